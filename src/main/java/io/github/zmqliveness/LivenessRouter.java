@@ -1,0 +1,387 @@
+package io.github.zmqliveness;
+
+import io.github.zmqliveness.transport.RouterConfig;
+import io.github.zmqliveness.transport.RouterLoop;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A ZeroMQ ROUTER that knows which identities are alive and really evicts the ones that are not.
+ *
+ * <p>It owns one JeroMQ ROUTER socket (ROUTER_MANDATORY and ROUTER_HANDOVER on) and a table of
+ * peers by identity. A peer joins with its first message. It leaves when its connection closes,
+ * when the ZMTP heartbeat (PING/PONG, answered by every libzmq 4.2+, NetMQ and JeroMQ peer)
+ * finds the link dead or frozen, when a peer that speaks this library's protocol misses
+ * {@code liveness} heartbeats, when the application calls {@link #evict}, or when two clients
+ * fight over its identity. Leaving releases the connection itself: its pipe, its queued messages
+ * and its file descriptor; a live peer sees the disconnect and may reconnect.
+ *
+ * <p>When an identity arrives on a new connection (a client that changed network), the old
+ * connection is shut at once and {@link PeerEvent.Type#TOOK_OVER} is raised; ZeroMQ alone would
+ * leave it open forever.
+ *
+ * <p><b>Migrating from a raw ROUTER loop.</b> Where the loop did {@code recv} of the routing frame
+ * and the body, call {@link #receive()} and read {@link Message#identity()} and
+ * {@link Message#frames()}; where it sent the routing frame and the body, call
+ * {@link #send(Identity, byte[]...)}. Or give the builder a {@link MessageHandler}, which runs on
+ * the router's own thread with no hand-off.
+ *
+ * <p><b>Threading.</b> Every public method is thread-safe. Only the router's loop thread
+ * ({@code zmq-liveness-router}) touches the socket. {@link #send} never blocks: it queues the message
+ * for the loop and says what happened. Messages to one identity are written in the order
+ * {@code send} accepted them. Listeners run on {@code zmq-liveness-events} (see {@link PeerListener}).
+ *
+ * <pre>{@code
+ * try (LivenessRouter router = LivenessRouter.builder()
+ *         .bind("tcp://*:5555")
+ *         .heartbeatInterval(Duration.ofSeconds(1))
+ *         .liveness(3)
+ *         .listener(event -> log.info("{}", event))
+ *         .build()) {
+ *     while (running) {
+ *         Message m = router.receive(Duration.ofMillis(100));
+ *         if (m != null) router.send(m.identity(), m.first());
+ *     }
+ * }
+ * }</pre>
+ */
+public final class LivenessRouter implements AutoCloseable {
+    private final RouterLoop loop;
+
+    private LivenessRouter(RouterConfig config) {
+        this.loop = new RouterLoop(config);
+        loop.start();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The endpoints actually bound, with the port resolved (for {@code tcp://127.0.0.1:*}). */
+    public List<String> endpoints() {
+        return loop.endpoints();
+    }
+
+    /**
+     * Queues a message for {@code identity}; never blocks.
+     *
+     * <p>The frame arrays are not copied: do not modify them after the call. The message is
+     * written when the peer's pipe has room; one that waits longer than the message time to live
+     * is dropped and counted ({@code droppedExpired}).
+     *
+     * @return {@link SendResult#QUEUED} if accepted; otherwise why it was not (nothing is queued)
+     */
+    public SendResult send(Identity identity, byte[]... frames) {
+        return loop.send(Objects.requireNonNull(identity, "identity"), frames, null);
+    }
+
+    /** As {@link #send(Identity, byte[]...)}, with the frames in a list. */
+    public SendResult send(Identity identity, List<byte[]> frames) {
+        return loop.send(Objects.requireNonNull(identity, "identity"), frames.toArray(new byte[0][]), null);
+    }
+
+    /** As {@link #send(Identity, byte[]...)}, dropping the message if it cannot be written within {@code ttl}. */
+    public SendResult send(Identity identity, Duration ttl, byte[]... frames) {
+        if (ttl.isNegative() || ttl.isZero()) {
+            throw new IllegalArgumentException("time to live must be positive, got " + ttl);
+        }
+        return loop.send(Objects.requireNonNull(identity, "identity"), frames, ttl);
+    }
+
+    /**
+     * The next message, waiting at most {@code timeout}; null if none came or the router is closed.
+     * Messages from one connection come in the order it sent them.
+     *
+     * @throws IllegalStateException if the router was built with a {@link MessageHandler}
+     */
+    public Message receive(Duration timeout) {
+        try {
+            return loop.receive(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    /** The next message, waiting until one comes; null once the router is closed or the thread interrupted. */
+    public Message receive() {
+        while (loop.isRunning()) {
+            Message m = receive(Duration.ofMillis(100));
+            if (m != null) {
+                return m;
+            }
+            if (Thread.currentThread().isInterrupted()) {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Removes {@code identity} from the table and shuts its connection: queued messages are
+     * dropped (counted), a protocol client is told why first, and a live peer may reconnect and
+     * join again. Waits until the loop has done it.
+     *
+     * @return false if the identity was not in the table (or is quarantined)
+     */
+    public boolean evict(Identity identity) {
+        return loop.evict(Objects.requireNonNull(identity, "identity"));
+    }
+
+    /** A consistent copy of the whole peer table, taken on the loop thread. */
+    public List<PeerSnapshot> peers() {
+        return new ArrayList<>(loop.snapshot());
+    }
+
+    /** One peer's row, if it is in the table. */
+    public Optional<PeerSnapshot> peer(Identity identity) {
+        return Optional.ofNullable(loop.snapshot(Objects.requireNonNull(identity, "identity")));
+    }
+
+    /** Peers in the table as of the loop's last turn (cheap; no hand-off). */
+    public int peerCount() {
+        return loop.peerCount();
+    }
+
+    /** The counters since start. */
+    public RouterStats stats() {
+        return new RouterStats(loop.counters());
+    }
+
+    /** TCP connections the router holds open now, identified or not (diagnostics). */
+    public int connectionCount() {
+        return loop.connectionCount();
+    }
+
+    /**
+     * Tells protocol clients the router is going, then releases the loop thread, the socket, its
+     * connections and file descriptors, and delivers the events still queued to the listener; all
+     * within the close timeout. Idempotent.
+     */
+    @Override
+    public void close() {
+        loop.close();
+    }
+
+    /**
+     * Builds a {@link LivenessRouter}. Every setting has a default fit for production except the
+     * endpoint, which is required. Not thread-safe; {@link #build()} may be called more than once.
+     */
+    public static final class Builder {
+        private final List<String> endpoints = new ArrayList<>();
+        private Duration heartbeatInterval = Duration.ofSeconds(1);
+        private int liveness = 3;
+        private boolean transportHeartbeat = true;
+        private Duration transportHeartbeatInterval;
+        private Duration transportHeartbeatTimeout;
+        private Duration handshakeInterval = Duration.ofSeconds(5);
+        private boolean tcpKeepAlive = true;
+        private Duration tcpKeepAliveIdle = Duration.ofSeconds(60);
+        private int maxMessageSize = 16 << 20;
+        private int maxQueuedMessages = 1000;
+        private long maxQueuedBytes = 16 << 20;
+        private Duration messageTtl = Duration.ofSeconds(30);
+        private int sendHighWaterMark = 1000;
+        private int maxConnections = 65_536;
+        private int conflictThreshold = 3;
+        private Duration conflictWindow = Duration.ofSeconds(10);
+        private Duration quarantine = Duration.ofSeconds(30);
+        private int receiveQueueCapacity = 10_000;
+        private Duration closeTimeout = Duration.ofSeconds(5);
+        private PeerListener listener;
+        private MessageHandler handler;
+
+        private Builder() {
+        }
+
+        /** An endpoint to bind, such as {@code tcp://*:5555} or {@code tcp://127.0.0.1:*} (any free port). Repeatable; at least one. */
+        public Builder bind(String endpoint) {
+            endpoints.add(Objects.requireNonNull(endpoint, "endpoint"));
+            return this;
+        }
+
+        /**
+         * How often peers are expected to be heard (default 1 s). Protocol clients heartbeat at this
+         * interval, and it is also the ZMTP PING interval unless {@link #transportHeartbeat(Duration, Duration)} says otherwise.
+         */
+        public Builder heartbeatInterval(Duration interval) {
+            this.heartbeatInterval = positive(interval, "heartbeat interval");
+            return this;
+        }
+
+        /**
+         * Missed intervals before a protocol peer is evicted (default 3). A dead peer is evicted within
+         * {@code interval x liveness} plus one interval.
+         */
+        public Builder liveness(int liveness) {
+            if (liveness < 1 || liveness > 255) {
+                throw new IllegalArgumentException("liveness must be 1 to 255 intervals, got " + liveness);
+            }
+            this.liveness = liveness;
+            return this;
+        }
+
+        /** Turns the ZMTP PING/PONG heartbeat on (default) or off. Off, a half-open connection of a peer that sends no heartbeats of ours is only found by TCP keepalive. */
+        public Builder transportHeartbeat(boolean enabled) {
+            this.transportHeartbeat = enabled;
+            return this;
+        }
+
+        /**
+         * The ZMTP PING interval and the time to wait for traffic after each PING. The timeout must be
+         * shorter than the interval: JeroMQ 0.6.0 re-arms its heartbeat timer wrongly when it is not,
+         * and then often never notices a dead peer. By default the interval is the heartbeat interval
+         * and the timeout half of it.
+         */
+        public Builder transportHeartbeat(Duration interval, Duration timeout) {
+            positive(interval, "transport heartbeat interval");
+            positive(timeout, "transport heartbeat timeout");
+            if (timeout.compareTo(interval) >= 0) {
+                throw new IllegalArgumentException("transport heartbeat timeout " + timeout + " must be shorter than its interval "
+                        + interval + ": with timeout >= interval JeroMQ 0.6.0 often never detects a dead peer; use at most interval / 2");
+            }
+            this.transportHeartbeat = true;
+            this.transportHeartbeatInterval = interval;
+            this.transportHeartbeatTimeout = timeout;
+            return this;
+        }
+
+        /** How long a new connection may take to complete the ZMTP handshake (default 5 s). */
+        public Builder handshakeInterval(Duration interval) {
+            this.handshakeInterval = positive(interval, "handshake interval");
+            return this;
+        }
+
+        /** TCP keepalive on accepted connections (default on, first probe after 60 s idle): a backstop below ZMTP. */
+        public Builder tcpKeepAlive(boolean enabled, Duration idle) {
+            this.tcpKeepAlive = enabled;
+            this.tcpKeepAliveIdle = positive(idle, "keepalive idle time");
+            return this;
+        }
+
+        /**
+         * The largest message accepted either way, in bytes (default 16 MiB). A received frame over it makes
+         * ZeroMQ drop the connection before allocating it; a message whose frames add up to more is dropped and counted.
+         */
+        public Builder maxMessageSize(int bytes) {
+            if (bytes < 1) {
+                throw new IllegalArgumentException("max message size must be positive, got " + bytes);
+            }
+            this.maxMessageSize = bytes;
+            return this;
+        }
+
+        /**
+         * Per-identity limits of messages accepted by {@link #send} and not yet written (default 1000
+         * messages, 16 MiB). Beyond them, send returns {@link SendResult#DROPPED_QUEUE_FULL}. ZeroMQ's
+         * own pipe holds up to {@link #sendHighWaterMark} more.
+         */
+        public Builder queueLimits(int messages, long bytes) {
+            if (messages < 1 || bytes < 1) {
+                throw new IllegalArgumentException("queue limits must be positive, got " + messages + " messages, " + bytes + " bytes");
+            }
+            this.maxQueuedMessages = messages;
+            this.maxQueuedBytes = bytes;
+            return this;
+        }
+
+        /** How long a sent message may wait for its peer's pipe before it is dropped (default 30 s). */
+        public Builder messageTtl(Duration ttl) {
+            this.messageTtl = positive(ttl, "message time to live");
+            return this;
+        }
+
+        /** ZeroMQ's per-peer send high-water mark (default 1000 messages). */
+        public Builder sendHighWaterMark(int messages) {
+            if (messages < 1) {
+                throw new IllegalArgumentException("send high-water mark must be positive, got " + messages);
+            }
+            this.sendHighWaterMark = messages;
+            return this;
+        }
+
+        /** Connections held at once (default 65,536); beyond it new connections are shut at once, counted and logged. */
+        public Builder maxConnections(int connections) {
+            if (connections < 1) {
+                throw new IllegalArgumentException("max connections must be positive, got " + connections);
+            }
+            this.maxConnections = connections;
+            return this;
+        }
+
+        /**
+         * When an identity is taken over {@code takeovers} times within {@code window} (default 3 in
+         * 10 s), two live clients share it: it is quarantined for {@code quarantine} (default 30 s),
+         * during which every connection presenting it is shut and sends to it are refused.
+         */
+        public Builder conflictPolicy(int takeovers, Duration window, Duration quarantine) {
+            if (takeovers < 2) {
+                throw new IllegalArgumentException("a conflict takes at least 2 takeovers, got " + takeovers);
+            }
+            this.conflictThreshold = takeovers;
+            this.conflictWindow = positive(window, "conflict window");
+            this.quarantine = positive(quarantine, "quarantine");
+            return this;
+        }
+
+        /** Messages {@link #receive} can hold before the router stops reading the socket (default 10,000). */
+        public Builder receiveQueueCapacity(int messages) {
+            if (messages < 1) {
+                throw new IllegalArgumentException("receive queue capacity must be positive, got " + messages);
+            }
+            this.receiveQueueCapacity = messages;
+            return this;
+        }
+
+        /** The bound on {@link LivenessRouter#close()} (default 5 s). */
+        public Builder closeTimeout(Duration timeout) {
+            this.closeTimeout = positive(timeout, "close timeout");
+            return this;
+        }
+
+        /** Receives peer events (see {@link PeerListener} for its thread). Optional. */
+        public Builder listener(PeerListener listener) {
+            this.listener = listener;
+            return this;
+        }
+
+        /** Handles messages on the loop thread instead of {@link LivenessRouter#receive()}. Optional. */
+        public Builder handler(MessageHandler handler) {
+            this.handler = handler;
+            return this;
+        }
+
+        /**
+         * Binds and starts the router.
+         *
+         * @throws IllegalArgumentException if no endpoint was given or one cannot be bound
+         */
+        public LivenessRouter build() {
+            if (endpoints.isEmpty()) {
+                throw new IllegalArgumentException("no endpoint to bind: call bind(\"tcp://*:5555\") or similar");
+            }
+            Duration zmtpIvl = transportHeartbeatInterval != null ? transportHeartbeatInterval : heartbeatInterval;
+            Duration zmtpTimeout = transportHeartbeatTimeout != null ? transportHeartbeatTimeout : zmtpIvl.dividedBy(2);
+            if (zmtpTimeout.toMillis() < 1) {
+                throw new IllegalArgumentException("heartbeat interval " + heartbeatInterval + " is too short: the transport timeout would be under 1 ms");
+            }
+            return new LivenessRouter(new RouterConfig(endpoints, heartbeatInterval, liveness, transportHeartbeat, zmtpIvl, zmtpTimeout,
+                    handshakeInterval, tcpKeepAlive, tcpKeepAliveIdle, maxMessageSize, maxQueuedMessages, maxQueuedBytes, messageTtl,
+                    sendHighWaterMark, maxConnections, conflictThreshold, conflictWindow, quarantine, receiveQueueCapacity,
+                    closeTimeout, listener, handler));
+        }
+
+        private static Duration positive(Duration d, String what) {
+            Objects.requireNonNull(d, what);
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(what + " must be positive, got " + d);
+            }
+            return d;
+        }
+    }
+}

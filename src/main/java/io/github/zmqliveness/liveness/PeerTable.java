@@ -1,0 +1,246 @@
+package io.github.zmqliveness.liveness;
+
+import io.github.zmqliveness.EvictReason;
+import io.github.zmqliveness.Identity;
+import io.github.zmqliveness.PeerState;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+
+/**
+ * The liveness model: which identities are in the table, in which state, and when each must be
+ * looked at again. Pure logic: no sockets, no threads, no clock. Every method takes the time
+ * ({@code now}, monotonic nanoseconds) as an argument, so the rules are tested with a fake clock.
+ *
+ * <p>Deadlines live in a min-heap with lazy rescheduling: a heartbeat only stores its time
+ * (O(1)); when a peer's entry comes due, the table recomputes the real deadline from the last time
+ * it heard the peer and, if that is still ahead, pushes the entry back (O(log n)). So a peer costs
+ * at most one heap operation per interval, however often it is heard, and a tick touches only the
+ * entries that are due, never every peer.
+ *
+ * <p>Not thread-safe: one thread (the router's loop) drives it.
+ */
+public final class PeerTable {
+    /** What {@link #onMessage} decided about an arriving message. */
+    public enum Arrival {
+        /** A new identity: it is now in the table. */
+        JOINED,
+        /** A known identity on its current connection. */
+        HEARD,
+        /** A known identity on a new connection: {@link PeerRecord#previousAddress()} is the one to shut. */
+        TOOK_OVER,
+        /** The takeover made the identity a conflict: it is now quarantined; shut both connections. */
+        CONFLICT,
+        /** The identity is quarantined: refuse the message and shut its connection. */
+        QUARANTINED
+    }
+
+    /** Receives the transitions a tick makes. */
+    public interface TickSink {
+        void suspect(PeerRecord peer);
+
+        /** The peer was removed for silence; the driver must release its connection. */
+        void evicted(PeerRecord peer, EvictReason reason);
+
+        /** A quarantine ended; the record is gone and the identity may join again. */
+        void quarantineEnded(PeerRecord peer);
+    }
+
+    private static final class Entry implements Comparable<Entry> {
+        final long at;
+        final PeerRecord peer;
+
+        Entry(long at, PeerRecord peer) {
+            this.at = at;
+            this.peer = peer;
+        }
+
+        @Override
+        public int compareTo(Entry o) {
+            return Long.compare(at, o.at);
+        }
+    }
+
+    private final LivenessRules rules;
+    private final Map<Identity, PeerRecord> peers = new HashMap<>();
+    private final PriorityQueue<Entry> deadlines = new PriorityQueue<>();
+    private long nextSession = 1;
+
+    public PeerTable(LivenessRules rules) {
+        this.rules = rules;
+    }
+
+    public LivenessRules rules() {
+        return rules;
+    }
+
+    /**
+     * A message (data or heartbeat) arrived from {@code identity} on the connection at
+     * {@code address} (null if unknown).
+     */
+    public Arrival onMessage(Identity identity, String address, long now) {
+        PeerRecord peer = peers.get(identity);
+        if (peer == null) {
+            peer = new PeerRecord(identity, rules.conflictThreshold);
+            peer.address = address;
+            peer.connectedSince = now;
+            peer.lastHeard = now;
+            peers.put(identity, peer);
+            return Arrival.JOINED;
+        }
+        if (peer.state == PeerState.QUARANTINED) {
+            return Arrival.QUARANTINED;
+        }
+        Arrival arrival = Arrival.HEARD;
+        if (address != null && peer.address != null && !address.equals(peer.address)) {
+            peer.previousAddress = peer.address;
+            peer.address = address;
+            peer.connectedSince = now;
+            peer.takeovers++;
+            peer.heartbeating = false; // the new connection must say HELLO again to be held to heartbeats
+            if (peer.recordTakeover(now, rules)) {
+                peer.state = PeerState.QUARANTINED;
+                peer.quarantineUntil = now + rules.quarantineNanos;
+                schedule(peer);
+                return Arrival.CONFLICT;
+            }
+            arrival = Arrival.TOOK_OVER;
+        } else if (peer.address == null) {
+            peer.address = address;
+        }
+        peer.lastHeard = now;
+        if (peer.state == PeerState.SUSPECT) {
+            peer.state = PeerState.ALIVE;
+        }
+        return arrival;
+    }
+
+    /**
+     * The peer proved it speaks the liveness protocol (HELLO): from now on it is held to heartbeat
+     * deadlines. Returns the session number given to this join.
+     */
+    public long startHeartbeating(PeerRecord peer, long now) {
+        peer.heartbeating = true;
+        peer.lastHeard = now;
+        peer.session = nextSession++;
+        schedule(peer);
+        return peer.session;
+    }
+
+    /** Removes a peer (explicit eviction, transport loss, goodbye). No-op if already removed. */
+    public boolean remove(PeerRecord peer) {
+        if (peer.removed) {
+            return false;
+        }
+        peer.removed = true;
+        peers.remove(peer.identity);
+        return true;
+    }
+
+    /** Quarantines {@code peer} from now, as after a conflict (used for an explicit conflict policy). */
+    public void quarantine(PeerRecord peer, long now) {
+        peer.state = PeerState.QUARANTINED;
+        peer.quarantineUntil = now + rules.quarantineNanos;
+        schedule(peer);
+    }
+
+    public PeerRecord get(Identity identity) {
+        return peers.get(identity);
+    }
+
+    /** Peers in the table, including quarantined identities. */
+    public int size() {
+        return peers.size();
+    }
+
+    public Collection<PeerRecord> records() {
+        return Collections.unmodifiableCollection(peers.values());
+    }
+
+    /** The earliest pending deadline, or {@code Long.MAX_VALUE} if nothing is scheduled. */
+    public long nextDeadline() {
+        while (!deadlines.isEmpty()) {
+            Entry head = deadlines.peek();
+            if (head.peer.removed || head.peer.scheduledAt != head.at) {
+                deadlines.poll(); // stale entry
+                continue;
+            }
+            return head.at;
+        }
+        return Long.MAX_VALUE;
+    }
+
+    /** Applies every deadline that is due at {@code now}. */
+    public void onTick(long now, TickSink sink) {
+        List<PeerRecord> due = null;
+        while (!deadlines.isEmpty() && deadlines.peek().at <= now) {
+            Entry e = deadlines.poll();
+            PeerRecord peer = e.peer;
+            if (peer.removed || peer.scheduledAt != e.at) {
+                continue;
+            }
+            peer.scheduledAt = PeerRecord.UNSCHEDULED;
+            if (due == null) {
+                due = new ArrayList<>();
+            }
+            due.add(peer);
+        }
+        if (due == null) {
+            return;
+        }
+        for (PeerRecord peer : due) {
+            long deadline = peer.nextDeadline(rules);
+            if (deadline == PeerRecord.UNSCHEDULED) {
+                continue;
+            }
+            if (deadline > now) {
+                schedule(peer); // heard since: the deadline moved on
+                continue;
+            }
+            switch (peer.state) {
+                case QUARANTINED:
+                    remove(peer);
+                    sink.quarantineEnded(peer);
+                    break;
+                case SUSPECT:
+                    remove(peer);
+                    sink.evicted(peer, EvictReason.HEARTBEAT_TIMEOUT);
+                    break;
+                case ALIVE:
+                    if (rules.suspectAfterNanos() >= 0 && now - peer.lastHeard < rules.evictAfterNanos()) {
+                        peer.state = PeerState.SUSPECT;
+                        schedule(peer);
+                        sink.suspect(peer);
+                    } else {
+                        remove(peer);
+                        sink.evicted(peer, EvictReason.HEARTBEAT_TIMEOUT);
+                    }
+                    break;
+                default:
+                    throw new AssertionError(peer.state);
+            }
+        }
+    }
+
+    private void schedule(PeerRecord peer) {
+        long at = peer.nextDeadline(rules);
+        if (at == PeerRecord.UNSCHEDULED) {
+            return;
+        }
+        if (peer.scheduledAt != PeerRecord.UNSCHEDULED && peer.scheduledAt <= at) {
+            return; // an earlier entry is pending; it reschedules itself lazily when it comes due
+        }
+        peer.scheduledAt = at;
+        deadlines.add(new Entry(at, peer));
+    }
+
+    /** Heap entries, live and stale (for tests and the memory benchmark). */
+    int pendingEntries() {
+        return deadlines.size();
+    }
+}

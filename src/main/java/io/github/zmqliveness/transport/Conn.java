@@ -1,0 +1,46 @@
+package io.github.zmqliveness.transport;
+
+import io.github.zmqliveness.Identity;
+
+import java.io.IOException;
+import java.nio.channels.SocketChannel;
+
+/** One accepted TCP connection, as the loop knows it. Loop thread only. */
+final class Conn {
+    final SocketChannel channel;
+    final String address;
+    final long acceptedAt;
+    /** The identity last heard on this connection, null until its first message. */
+    Identity identity;
+    /** Shut down by us (eviction, takeover, quarantine); messages still arriving on it are refused. */
+    boolean shutting;
+    /** When the shutdown was asked for (for the confirmation watchdog). */
+    long shutdownAt;
+    /** The shutdown is an eviction whose confirmation (DISCONNECTED) we count. */
+    boolean eviction;
+
+    Conn(SocketChannel channel, String address, long acceptedAt) {
+        this.channel = channel;
+        this.address = address;
+        this.acceptedAt = acceptedAt;
+    }
+
+    /**
+     * Half-closes the connection's input: JeroMQ's engine reads EOF on its own I/O thread and tears
+     * down the session, the pipe and the file descriptor, and raises DISCONNECTED. Never
+     * {@code close()} JeroMQ's channel: that skips the teardown and leaks the session.
+     */
+    boolean shutdownInput() {
+        try {
+            channel.shutdownInput();
+            return true;
+        } catch (IOException e) {
+            return false; // already closed by the engine: nothing left to release
+        }
+    }
+
+    @Override
+    public String toString() {
+        return address + (identity != null ? " (" + identity + ")" : "");
+    }
+}

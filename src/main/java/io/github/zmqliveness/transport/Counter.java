@@ -1,0 +1,47 @@
+package io.github.zmqliveness.transport;
+
+/** The router's counters; {@code RouterStats} names them by {@link #key}. */
+public enum Counter {
+    JOINS("joins"),
+    TAKEOVERS("takeovers"),
+    CONFLICTS("conflicts"),
+    EVICTIONS("evictions"),
+    EVICTED_HEARTBEAT_TIMEOUT("evictedHeartbeatTimeout"),
+    EVICTED_TRANSPORT_LOST("evictedTransportLost"),
+    EVICTED_EXPLICIT("evictedExplicit"),
+    EVICTED_CONFLICT("evictedConflict"),
+    LEFT("left"),
+    SUSPECTS("suspects"),
+    EVICTIONS_CONFIRMED("evictionsConfirmed"),
+    EVICTIONS_UNCONFIRMED("evictionsUnconfirmed"),
+    ZOMBIES_SHUT("zombiesShut"),
+    CONNECTIONS_ACCEPTED("connectionsAccepted"),
+    CONNECTIONS_CLOSED("connectionsClosed"),
+    CONNECTIONS_REFUSED("connectionsRefused"),
+    MESSAGES_RECEIVED("messagesReceived"),
+    MESSAGES_DELIVERED("messagesDelivered"),
+    HEARTBEATS_RECEIVED("heartbeatsReceived"),
+    HELLOS_RECEIVED("hellosReceived"),
+    MESSAGES_ACCEPTED("messagesAccepted"),
+    MESSAGES_SENT("messagesSent"),
+    DROPPED_QUEUE_FULL("droppedQueueFull"),
+    DROPPED_TOO_LARGE("droppedTooLarge"),
+    DROPPED_EXPIRED("droppedExpired"),
+    DROPPED_PEER_GONE("droppedPeerGone"),
+    DROPPED_UNKNOWN_PEER("droppedUnknownPeer"),
+    DROPPED_QUARANTINED("droppedQuarantined"),
+    RECEIVED_TOO_LARGE("receivedTooLarge"),
+    RECEIVED_MALFORMED("receivedMalformed"),
+    RECEIVED_AFTER_EVICTION("receivedAfterEviction"),
+    RECEIVED_QUARANTINED("receivedQuarantined"),
+    RECEIVED_ANONYMOUS("receivedAnonymous"),
+    HANDOVER_LEFTOVERS("handoverLeftovers"),
+    HANDLER_ERRORS("handlerErrors"),
+    LISTENER_ERRORS("listenerErrors");
+
+    public final String key;
+
+    Counter(String key) {
+        this.key = key;
+    }
+}

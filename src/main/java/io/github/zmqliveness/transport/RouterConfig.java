@@ -1,0 +1,64 @@
+package io.github.zmqliveness.transport;
+
+import io.github.zmqliveness.MessageHandler;
+import io.github.zmqliveness.PeerListener;
+
+import java.time.Duration;
+import java.util.List;
+
+/** The settings a {@code LivenessRouter.Builder} produced, validated. Immutable. */
+public final class RouterConfig {
+    public final List<String> endpoints;
+    public final Duration heartbeatInterval;
+    public final int liveness;
+    public final boolean transportHeartbeat;
+    public final Duration transportHeartbeatInterval;
+    public final Duration transportHeartbeatTimeout;
+    public final Duration handshakeInterval;
+    public final boolean tcpKeepAlive;
+    public final Duration tcpKeepAliveIdle;
+    public final int maxMessageSize;
+    public final int maxQueuedMessages;
+    public final long maxQueuedBytes;
+    public final Duration messageTtl;
+    public final int sendHighWaterMark;
+    public final int maxConnections;
+    public final int conflictThreshold;
+    public final Duration conflictWindow;
+    public final Duration quarantine;
+    public final int receiveQueueCapacity;
+    public final Duration closeTimeout;
+    public final PeerListener listener;
+    public final MessageHandler handler;
+
+    @SuppressWarnings("checkstyle:ParameterNumber")
+    public RouterConfig(List<String> endpoints, Duration heartbeatInterval, int liveness, boolean transportHeartbeat,
+                        Duration transportHeartbeatInterval, Duration transportHeartbeatTimeout, Duration handshakeInterval,
+                        boolean tcpKeepAlive, Duration tcpKeepAliveIdle, int maxMessageSize, int maxQueuedMessages,
+                        long maxQueuedBytes, Duration messageTtl, int sendHighWaterMark, int maxConnections,
+                        int conflictThreshold, Duration conflictWindow, Duration quarantine, int receiveQueueCapacity,
+                        Duration closeTimeout, PeerListener listener, MessageHandler handler) {
+        this.endpoints = List.copyOf(endpoints);
+        this.heartbeatInterval = heartbeatInterval;
+        this.liveness = liveness;
+        this.transportHeartbeat = transportHeartbeat;
+        this.transportHeartbeatInterval = transportHeartbeatInterval;
+        this.transportHeartbeatTimeout = transportHeartbeatTimeout;
+        this.handshakeInterval = handshakeInterval;
+        this.tcpKeepAlive = tcpKeepAlive;
+        this.tcpKeepAliveIdle = tcpKeepAliveIdle;
+        this.maxMessageSize = maxMessageSize;
+        this.maxQueuedMessages = maxQueuedMessages;
+        this.maxQueuedBytes = maxQueuedBytes;
+        this.messageTtl = messageTtl;
+        this.sendHighWaterMark = sendHighWaterMark;
+        this.maxConnections = maxConnections;
+        this.conflictThreshold = conflictThreshold;
+        this.conflictWindow = conflictWindow;
+        this.quarantine = quarantine;
+        this.receiveQueueCapacity = receiveQueueCapacity;
+        this.closeTimeout = closeTimeout;
+        this.listener = listener;
+        this.handler = handler;
+    }
+}

@@ -1,0 +1,1040 @@
+package io.github.zmqliveness.transport;
+
+import io.github.zmqliveness.EvictReason;
+import io.github.zmqliveness.Identity;
+import io.github.zmqliveness.Message;
+import io.github.zmqliveness.PeerEvent;
+import io.github.zmqliveness.PeerSnapshot;
+import io.github.zmqliveness.PeerState;
+import io.github.zmqliveness.SendResult;
+import io.github.zmqliveness.liveness.LivenessRules;
+import io.github.zmqliveness.liveness.PeerRecord;
+import io.github.zmqliveness.liveness.PeerTable;
+import io.github.zmqliveness.protocol.Command;
+import io.github.zmqliveness.protocol.MalformedCommandException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.zeromq.SocketType;
+import org.zeromq.ZContext;
+import org.zeromq.ZMQ;
+import zmq.Msg;
+import zmq.SocketBase;
+import zmq.ZError;
+import zmq.io.Metadata;
+import zmq.poll.PollItem;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.channels.SelectableChannel;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+
+/**
+ * The router's engine: one thread that alone touches the ROUTER socket. Each turn it polls the
+ * socket and a wake-up pipe, takes the connection events JeroMQ's I/O thread reported, reads
+ * messages, runs tasks other threads handed it, writes queued sends, and applies due deadlines.
+ *
+ * <p>Other threads talk to it only through concurrent queues ({@link #send}, {@link #call}) and
+ * counters; they never see the socket or the peer table.
+ */
+public final class RouterLoop {
+    private static final Logger log = LoggerFactory.getLogger("io.github.zmqliveness.LivenessRouter");
+    private static final int RECEIVE_BATCH = 4096;
+    private static final long BLOCKED_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    private static final long MAX_POLL_MILLIS = 500;
+
+    /** A connection event from JeroMQ's I/O thread. */
+    private static final class TransportEvent {
+        final boolean accepted;
+        final SocketChannel channel;
+        final String address;
+
+        TransportEvent(boolean accepted, SocketChannel channel, String address) {
+            this.accepted = accepted;
+            this.channel = channel;
+            this.address = address;
+        }
+    }
+
+    private final RouterConfig config;
+    private final PeerTable table;
+    private final Counters counters = new Counters();
+    private final RateLimitedLog badInput = new RateLimitedLog(log, 10, TimeUnit.SECONDS);
+    private final EventDispatcher events;
+    private final Waker waker = new Waker();
+    private final long intervalNanos;
+    private final long evictionGraceNanos;
+    private final long confirmTimeoutNanos;
+    private final long ttlNanos;
+    private final long startNanos = System.nanoTime();
+    private final Instant startWall = Instant.now();
+
+    // shared with other threads
+    private final ConcurrentLinkedQueue<TransportEvent> transportEvents = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Outbox> ready = new ConcurrentLinkedQueue<>();
+    private final ConcurrentHashMap<Identity, Outbox> outboxes = new ConcurrentHashMap<>();
+    private final Map<Identity, Boolean> quarantined = new ConcurrentHashMap<>();
+    private final BlockingQueue<Message> inbound;
+    private final CountDownLatch started = new CountDownLatch(1);
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile boolean running = true;
+    private volatile Throwable startFailure;
+    private volatile List<String> boundEndpoints = List.of();
+    private volatile int peerCount;
+    private final Thread thread;
+
+    // loop thread only
+    private ZContext context;
+    private ZMQ.Socket socket;
+    private SocketBase base;
+    private Selector selector;
+    private final Map<String, Conn> byAddress = new HashMap<>();
+    private final Map<SelectableChannel, Conn> byChannel = new IdentityHashMap<>();
+    private final ArrayDeque<Outbox> blocked = new ArrayDeque<>();
+    private final ArrayDeque<Conn> awaitingConfirmation = new ArrayDeque<>();
+    private final ArrayDeque<Object[]> delayedShutdowns = new ArrayDeque<>();
+    private final List<TransportEvent> pendingDisconnects = new ArrayList<>();
+    private final List<byte[]> frameBuffer = new ArrayList<>();
+    private long lastBlockedRetry;
+    private boolean readPaused;
+
+    public RouterLoop(RouterConfig config) {
+        this.config = config;
+        this.table = new PeerTable(new LivenessRules(config.heartbeatInterval, config.liveness, config.conflictThreshold,
+                config.conflictWindow, config.quarantine));
+        this.events = new EventDispatcher(config.listener, counters);
+        this.intervalNanos = config.heartbeatInterval.toNanos();
+        this.evictionGraceNanos = Math.min(TimeUnit.MILLISECONDS.toNanos(50), intervalNanos / 4);
+        this.confirmTimeoutNanos = Math.max(TimeUnit.SECONDS.toNanos(2), intervalNanos * (config.liveness + 2));
+        this.ttlNanos = config.messageTtl == null ? Long.MAX_VALUE : config.messageTtl.toNanos();
+        this.inbound = config.handler == null ? new ArrayBlockingQueue<>(config.receiveQueueCapacity) : null;
+        this.thread = new Thread(this::run, "zmq-liveness-router");
+        this.thread.setDaemon(true);
+    }
+
+    // ------------------------------------------------------------------ lifecycle (any thread)
+
+    /** Starts the loop and waits until every endpoint is bound; throws what binding threw. */
+    public void start() {
+        thread.start();
+        try {
+            if (!started.await(30, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("the router loop did not start within 30 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while starting the router", e);
+        }
+        if (startFailure != null) {
+            close();
+            if (startFailure instanceof RuntimeException) {
+                throw (RuntimeException) startFailure;
+            }
+            throw new IllegalStateException(startFailure);
+        }
+    }
+
+    public List<String> endpoints() {
+        return boundEndpoints;
+    }
+
+    public boolean isRunning() {
+        return running;
+    }
+
+    public boolean isLoopThread() {
+        return Thread.currentThread() == thread;
+    }
+
+    /** Stops the loop, releases the socket and the context, and drains the listener; bounded by the close timeout. */
+    public void close() {
+        running = false;
+        waker.wake();
+        long deadline = System.nanoTime() + config.closeTimeout.toNanos();
+        if (thread.isAlive() && !isLoopThread()) {
+            try {
+                if (!stopped.await(config.closeTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                    log.warn("router loop did not stop within {}; it is a daemon thread and will not keep the JVM alive",
+                            config.closeTimeout);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        long left = Math.max(0, deadline - System.nanoTime());
+        events.close(Duration.ofNanos(Math.max(left, TimeUnit.MILLISECONDS.toNanos(100))));
+    }
+
+    // ------------------------------------------------------------------ API for other threads
+
+    public SendResult send(Identity identity, byte[][] frames, Duration ttl) {
+        if (!running) {
+            return SendResult.CLOSED;
+        }
+        if (frames.length == 0) {
+            throw new IllegalArgumentException("a message needs at least one frame");
+        }
+        long size = 0;
+        for (byte[] f : frames) {
+            if (f == null) {
+                throw new IllegalArgumentException("frame is null; send an empty array for an empty frame");
+            }
+            size += f.length;
+        }
+        if (size > config.maxMessageSize) {
+            counters.inc(Counter.DROPPED_TOO_LARGE);
+            return SendResult.TOO_LARGE;
+        }
+        Outbox ob = outboxes.get(identity);
+        if (ob == null) {
+            if (quarantined.containsKey(identity)) {
+                counters.inc(Counter.DROPPED_QUARANTINED);
+                return SendResult.QUARANTINED;
+            }
+            counters.inc(Counter.DROPPED_UNKNOWN_PEER);
+            return SendResult.UNKNOWN_PEER;
+        }
+        if (!ob.reserve(size, config.maxQueuedMessages, config.maxQueuedBytes)) {
+            counters.inc(Counter.DROPPED_QUEUE_FULL);
+            return SendResult.DROPPED_QUEUE_FULL;
+        }
+        long ttl0 = ttl == null ? ttlNanos : ttl.toNanos();
+        long now = System.nanoTime();
+        Outbox.Out out = new Outbox.Out(frames, size, ttl0 == Long.MAX_VALUE ? Long.MAX_VALUE : now + ttl0);
+        ob.queue.offer(out);
+        if (ob.closed && ob.queue.remove(out)) {
+            ob.release(out);
+            counters.inc(Counter.DROPPED_UNKNOWN_PEER);
+            return SendResult.UNKNOWN_PEER;
+        }
+        counters.inc(Counter.MESSAGES_ACCEPTED);
+        if (ob.scheduled.compareAndSet(false, true)) {
+            ready.add(ob);
+            if (!isLoopThread()) {
+                waker.wake();
+            }
+        }
+        return SendResult.QUEUED;
+    }
+
+    /** Runs {@code task} on the loop and waits (bounded) for its result. */
+    public <T> T call(Supplier<T> task, T whenClosed) {
+        if (isLoopThread()) {
+            return task.get();
+        }
+        if (!running) {
+            return whenClosed;
+        }
+        CompletableFuture<T> f = new CompletableFuture<>();
+        tasks.add(() -> {
+            try {
+                f.complete(task.get());
+            } catch (RuntimeException e) {
+                f.completeExceptionally(e);
+            }
+        });
+        waker.wake();
+        try {
+            return f.get(Math.max(10, config.closeTimeout.toSeconds() * 2), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the router loop", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
+        } catch (TimeoutException e) {
+            if (!running) {
+                return whenClosed;
+            }
+            throw new IllegalStateException("the router loop did not answer within its bound: is a MessageHandler blocking it?");
+        }
+    }
+
+    public Message receive(long timeout, TimeUnit unit) throws InterruptedException {
+        if (inbound == null) {
+            throw new IllegalStateException("this router hands messages to its MessageHandler; receive() is for routers built without one");
+        }
+        Message m = inbound.poll(timeout, unit);
+        if (m != null && readPaused) {
+            waker.wake();
+        }
+        return m;
+    }
+
+    public Map<String, Long> counters() {
+        return counters.snapshot();
+    }
+
+    public int peerCount() {
+        return peerCount;
+    }
+
+    public List<PeerSnapshot> snapshot() {
+        return call(() -> {
+            List<PeerSnapshot> list = new ArrayList<>(table.size());
+            for (PeerRecord r : table.records()) {
+                list.add(toSnapshot(r));
+            }
+            return Collections.unmodifiableList(list);
+        }, List.of());
+    }
+
+    public PeerSnapshot snapshot(Identity identity) {
+        return call(() -> {
+            PeerRecord r = table.get(identity);
+            return r == null ? null : toSnapshot(r);
+        }, null);
+    }
+
+    public boolean evict(Identity identity) {
+        return call(() -> {
+            PeerRecord r = table.get(identity);
+            if (r == null || r.state() == PeerState.QUARANTINED) {
+                return false;
+            }
+            evictPeer(r, EvictReason.EXPLICIT, true, System.nanoTime());
+            return true;
+        }, false);
+    }
+
+    // ------------------------------------------------------------------ the loop
+
+    private void run() {
+        try {
+            open();
+        } catch (RuntimeException | IOException e) {
+            startFailure = e instanceof IOException ? new IllegalStateException(e.getMessage(), e) : e;
+            running = false;
+            releaseQuietly();
+            started.countDown();
+            stopped.countDown();
+            return;
+        }
+        started.countDown();
+        PollItem[] items = {new PollItem(base, ZMQ.Poller.POLLIN), new PollItem(waker.source(), ZMQ.Poller.POLLIN)};
+        boolean more = false;
+        try {
+            while (running) {
+                long now = System.nanoTime();
+                long timeout = more ? 0 : pollTimeoutMillis(now);
+                if (timeout != 0) {
+                    zmq.ZMQ.poll(selector, items, 2, timeout);
+                }
+                waker.drain();
+                more = turn();
+            }
+        } catch (RuntimeException | Error e) {
+            log.error("router loop failed; the router is closed and every peer is disconnected", e);
+        } finally {
+            running = false;
+            shutdown();
+            stopped.countDown();
+        }
+    }
+
+    /** One turn of the loop; true if the socket may hold more messages right now. */
+    private boolean turn() {
+        List<TransportEvent> disconnects = takeTransportEvents();
+        Runnable task;
+        while ((task = tasks.poll()) != null) {
+            task.run();
+        }
+        boolean drained = receiveBatch();
+        if (drained) {
+            // Every message a dead connection had pushed is read: now it is safe to forget it.
+            for (TransportEvent e : disconnects) {
+                onDisconnected(e.channel);
+            }
+            disconnects.clear();
+        }
+        pendingDisconnects.addAll(disconnects);
+        long now = System.nanoTime();
+        flushReady(now);
+        if (!blocked.isEmpty() && now - lastBlockedRetry >= BLOCKED_RETRY_NANOS) {
+            lastBlockedRetry = now;
+            retryBlocked(now);
+        }
+        if (!readPaused) {
+            table.onTick(now, tickSink);
+        }
+        runDelayedShutdowns(now);
+        checkConfirmations(now);
+        peerCount = table.size();
+        return !drained && !readPaused;
+    }
+
+    private long pollTimeoutMillis(long now) {
+        if (!tasks.isEmpty() || !ready.isEmpty() || !transportEvents.isEmpty()) {
+            return 0;
+        }
+        long next = table.nextDeadline();
+        if (!delayedShutdowns.isEmpty()) {
+            next = Math.min(next, (long) delayedShutdowns.peekFirst()[1]);
+        }
+        if (!awaitingConfirmation.isEmpty()) {
+            next = Math.min(next, awaitingConfirmation.peekFirst().shutdownAt + confirmTimeoutNanos);
+        }
+        long millis = next == Long.MAX_VALUE ? MAX_POLL_MILLIS : TimeUnit.NANOSECONDS.toMillis(next - now) + 1;
+        if (!blocked.isEmpty() || readPaused || !pendingDisconnects.isEmpty()) {
+            millis = Math.min(millis, 10);
+        }
+        return Math.max(1, Math.min(millis, MAX_POLL_MILLIS));
+    }
+
+    private void open() throws IOException {
+        selector = Selector.open();
+        context = new ZContext(1);
+        socket = context.createSocket(SocketType.ROUTER);
+        base = socket.base();
+        socket.setRouterMandatory(true);
+        socket.setRouterHandover(true);
+        socket.setLinger(0);
+        socket.setSndHWM(config.sendHighWaterMark);
+        socket.setMaxMsgSize(config.maxMessageSize);
+        socket.setHandshakeIvl((int) config.handshakeInterval.toMillis());
+        socket.setBacklog(1024);
+        if (config.transportHeartbeat) {
+            socket.setHeartbeatIvl((int) config.transportHeartbeatInterval.toMillis());
+            socket.setHeartbeatTimeout((int) config.transportHeartbeatTimeout.toMillis());
+            // libzmq peers drop the connection themselves if the router goes silent this long.
+            long ttl = Math.min(6_553_000L, config.heartbeatInterval.toMillis() * (config.liveness + 1L));
+            socket.setHeartbeatTtl((int) ttl);
+        }
+        if (config.tcpKeepAlive) {
+            socket.setTCPKeepAlive(1);
+            socket.setTCPKeepAliveIdle(Math.max(1, config.tcpKeepAliveIdle.toSeconds()));
+            socket.setTCPKeepAliveInterval(Math.max(1, config.tcpKeepAliveIdle.toSeconds() / 6));
+            socket.setTCPKeepAliveCount(3);
+        }
+        base.setEventHook(this::onTransportEvent, ZMQ.EVENT_ACCEPTED | ZMQ.EVENT_DISCONNECTED);
+        List<String> bound = new ArrayList<>();
+        for (String endpoint : config.endpoints) {
+            try {
+                socket.bind(endpoint);
+            } catch (org.zeromq.ZMQException e) {
+                throw new IllegalArgumentException("cannot bind " + endpoint + ": " + e.getMessage()
+                        + " (is the port in use, or the address not local?)", e);
+            }
+            bound.add(socket.getLastEndpoint());
+        }
+        boundEndpoints = List.copyOf(bound);
+        log.info("router bound to {}; heartbeat {} x {}, transport heartbeat {}", bound, config.heartbeatInterval,
+                config.liveness, config.transportHeartbeat
+                        ? config.transportHeartbeatInterval + " timeout " + config.transportHeartbeatTimeout : "off");
+    }
+
+    private void shutdown() {
+        long now = System.nanoTime();
+        if (socket != null) {
+            for (PeerRecord r : new ArrayList<>(table.records())) {
+                if (r.heartbeating() && r.state() != PeerState.QUARANTINED) {
+                    sendControl(r.identity(), Command.disconnect(Command.Reason.SHUTTING_DOWN,
+                            (int) Math.min(Integer.MAX_VALUE, config.heartbeatInterval.toMillis()), "router closing").encode());
+                }
+                table.remove(r);
+                closeOutbox(r.identity());
+            }
+            // Give the goodbyes a moment to reach the wire before the context goes.
+            socket.setLinger(100);
+        }
+        for (Outbox ob : outboxes.values()) {
+            closeOutbox(ob.identity);
+        }
+        peerCount = 0;
+        releaseQuietly();
+        log.info("router closed after {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - now));
+    }
+
+    private void releaseQuietly() {
+        try {
+            if (base != null) {
+                base.setEventHook(null, 0);
+            }
+        } catch (RuntimeException e) {
+            log.debug("unhooking events failed", e);
+        }
+        try {
+            if (context != null) {
+                context.close();
+            }
+        } catch (RuntimeException e) {
+            log.warn("closing the ZeroMQ context failed", e);
+        }
+        try {
+            if (selector != null) {
+                selector.close();
+            }
+        } catch (IOException e) {
+            log.debug("closing the selector failed", e);
+        }
+        waker.close();
+    }
+
+    // ------------------------------------------------------------------ transport events
+
+    /** Runs on JeroMQ's I/O thread: record and hand over, nothing else. */
+    private void onTransportEvent(zmq.ZMQ.Event event) {
+        if (!(event.arg instanceof SocketChannel)) {
+            return;
+        }
+        SocketChannel ch = (SocketChannel) event.arg;
+        if (event.event == ZMQ.EVENT_ACCEPTED) {
+            transportEvents.add(new TransportEvent(true, ch, addressOf(ch)));
+        } else {
+            transportEvents.add(new TransportEvent(false, ch, null));
+        }
+        waker.wake();
+    }
+
+    /** Formats a channel's remote address exactly as JeroMQ formats the Peer-Address metadata. */
+    static String addressOf(SocketChannel ch) {
+        try {
+            SocketAddress sa = ch.getRemoteAddress();
+            if (sa instanceof InetSocketAddress) {
+                InetSocketAddress isa = (InetSocketAddress) sa;
+                return isa.getAddress().getHostAddress() + ":" + isa.getPort();
+            }
+        } catch (IOException e) {
+            // closed before we looked
+        }
+        return null;
+    }
+
+    /** Applies ACCEPTED events now; returns DISCONNECTED events, to apply once the socket is drained. */
+    private List<TransportEvent> takeTransportEvents() {
+        List<TransportEvent> disconnects = new ArrayList<>(pendingDisconnects);
+        pendingDisconnects.clear();
+        TransportEvent e;
+        long now = System.nanoTime();
+        while ((e = transportEvents.poll()) != null) {
+            if (!e.accepted) {
+                disconnects.add(e);
+                continue;
+            }
+            counters.inc(Counter.CONNECTIONS_ACCEPTED);
+            Conn conn = new Conn(e.channel, e.address, now);
+            byChannel.put(e.channel, conn);
+            if (byChannel.size() > config.maxConnections) {
+                counters.inc(Counter.CONNECTIONS_REFUSED);
+                badInput.warn("connections", now, "refused a connection from {}: {} connections are open, the limit is {} "
+                        + "(raise maxConnections if this is expected load)", e.address, byChannel.size() - 1, config.maxConnections);
+                conn.shutting = true;
+                conn.shutdownInput();
+                continue;
+            }
+            if (e.address != null) {
+                byAddress.put(e.address, conn);
+            }
+        }
+        return disconnects;
+    }
+
+    private void onDisconnected(SocketChannel ch) {
+        Conn conn = byChannel.remove(ch);
+        if (conn == null) {
+            return;
+        }
+        counters.inc(Counter.CONNECTIONS_CLOSED);
+        if (conn.address != null) {
+            byAddress.remove(conn.address, conn);
+        }
+        if (conn.shutting) {
+            if (conn.eviction) {
+                counters.inc(Counter.EVICTIONS_CONFIRMED);
+            }
+            awaitingConfirmation.remove(conn);
+            return;
+        }
+        if (conn.identity == null) {
+            return;
+        }
+        PeerRecord r = table.get(conn.identity);
+        if (r != null && r.state() != PeerState.QUARANTINED && conn.address != null && conn.address.equals(r.address())) {
+            evictPeer(r, EvictReason.TRANSPORT_LOST, false, System.nanoTime());
+        }
+    }
+
+    // ------------------------------------------------------------------ receive
+
+    /** Reads up to a batch; true if the socket has nothing more to read right now. */
+    private boolean receiveBatch() {
+        if (inbound != null && inbound.remainingCapacity() == 0) {
+            if (!readPaused) {
+                log.warn("receive queue is full ({} messages): reading paused until the application calls receive(); "
+                        + "heartbeat deadlines are held meanwhile", config.receiveQueueCapacity);
+            }
+            readPaused = true;
+            return false;
+        }
+        readPaused = false;
+        for (int i = 0; i < RECEIVE_BATCH; i++) {
+            Msg first = base.recv(ZMQ.DONTWAIT);
+            if (first == null) {
+                int errno = base.errno();
+                if (errno != ZError.EAGAIN && errno != ZError.ETERM && running) {
+                    log.warn("receive on the ROUTER socket failed with errno {}", errno);
+                }
+                return true;
+            }
+            frameBuffer.clear();
+            Msg last = first;
+            String address = null;
+            while (last.hasMore()) {
+                last = base.recv(0);
+                if (last == null) {
+                    break;
+                }
+                if (address == null) {
+                    Metadata md = last.getMetadata();
+                    if (md != null) {
+                        address = md.get(Metadata.PEER_ADDRESS);
+                    }
+                }
+                frameBuffer.add(last.data());
+            }
+            counters.inc(Counter.MESSAGES_RECEIVED);
+            if (frameBuffer.isEmpty()) {
+                continue; // a ROUTER always has a body; nothing to deliver
+            }
+            onMessage(Identity.fromWire(first.data()), address, new ArrayList<>(frameBuffer));
+            if (inbound != null && inbound.remainingCapacity() == 0) {
+                return false;
+            }
+        }
+        return false;
+    }
+
+    private void onMessage(Identity identity, String address, List<byte[]> frames) {
+        long now = System.nanoTime();
+        Conn conn = address == null ? null : byAddress.get(address);
+        if (identity.isGenerated() && conn != null && conn.identity != null && !conn.identity.equals(identity)) {
+            // Left in a pipe that ROUTER_HANDOVER renamed: it came from conn.identity's old connection.
+            counters.inc(Counter.HANDOVER_LEFTOVERS);
+            deliver(conn.identity, frames, address);
+            return;
+        }
+        if (conn != null && conn.shutting) {
+            counters.inc(Counter.RECEIVED_AFTER_EVICTION);
+            return;
+        }
+        if (identity.isGenerated()) {
+            counters.inc(Counter.RECEIVED_ANONYMOUS);
+            badInput.warn("anonymous", now, "peer at {} set no routing id, so ZeroMQ named it {}: it cannot be "
+                    + "recognised when it reconnects; set ZMQ_ROUTING_ID on the DEALER", address, identity);
+        }
+        byte[] head = frames.get(0);
+        boolean hello = Command.isHello(head);
+        PeerRecord before = table.get(identity);
+        if (!hello && Command.looksLikeCommand(head) && before != null && before.heartbeating()
+                && before.state() != PeerState.QUARANTINED && (address == null || address.equals(before.address()))) {
+            onCommand(before, head, frames, address, now);
+            return;
+        }
+        PeerRecord r = arrive(identity, address, conn, now, hello);
+        if (r == null) {
+            return;
+        }
+        if (hello) {
+            counters.inc(Counter.HELLOS_RECEIVED);
+            long session = table.startHeartbeating(r, now);
+            Outbox ob = outboxes.get(identity);
+            if (ob != null) {
+                ob.protocolPeer = true;
+            }
+            sendControl(identity, Command.welcome(session, (int) Math.min(Integer.MAX_VALUE, config.heartbeatInterval.toMillis()),
+                    Math.min(255, config.liveness), 0).encode());
+            if (frames.size() > 1) {
+                badInput.warn("hello-extra", now, "HELLO from {} carried {} extra frames; ignored", identity, frames.size() - 1);
+            }
+            return;
+        }
+        if (size(frames) > config.maxMessageSize) {
+            counters.inc(Counter.RECEIVED_TOO_LARGE);
+            badInput.warn("too-large", now, "dropped a {}-byte message from {} at {}: over the {}-byte limit (maxMessageSize)",
+                    size(frames), identity, address, config.maxMessageSize);
+            return;
+        }
+        deliver(identity, frames, address);
+    }
+
+    /** The table's verdict on an arrival, with its side effects; null if the message must be refused. */
+    private PeerRecord arrive(Identity identity, String address, Conn conn, long now, boolean hello) {
+        PeerTable.Arrival arrival = table.onMessage(identity, address, now);
+        PeerRecord r = table.get(identity);
+        if (conn != null) {
+            conn.identity = identity;
+        }
+        switch (arrival) {
+            case JOINED:
+                counters.inc(Counter.JOINS);
+                outboxes.put(identity, new Outbox(identity));
+                publish(PeerEvent.Type.JOINED, r, null, null);
+                return r;
+            case HEARD:
+                return r;
+            case TOOK_OVER:
+                counters.inc(Counter.TAKEOVERS);
+                shutZombie(r.previousAddress(), now);
+                Outbox ob = outboxes.get(identity);
+                if (ob != null) {
+                    ob.protocolPeer = false; // until this connection says HELLO
+                }
+                publish(PeerEvent.Type.TOOK_OVER, r, r.previousAddress(), null);
+                return r;
+            case CONFLICT:
+                counters.inc(Counter.CONFLICTS);
+                counters.inc(Counter.EVICTIONS);
+                counters.inc(Counter.EVICTED_CONFLICT);
+                log.warn("identity {} was taken over {} times within {} (latest from {}, before that {}): two live clients "
+                        + "share it; quarantined for {}. Give each client its own routing id.", identity, config.conflictThreshold,
+                        config.conflictWindow, address, r.previousAddress(), config.quarantine);
+                quarantined.put(identity, Boolean.TRUE);
+                closeOutbox(identity);
+                shutZombie(r.previousAddress(), now);
+                refuse(identity, address, conn, now, hello);
+                publish(PeerEvent.Type.CONFLICT, r, r.previousAddress(), null);
+                publish(PeerEvent.Type.EVICTED, r, r.previousAddress(), EvictReason.CONFLICT);
+                return null;
+            case QUARANTINED:
+                counters.inc(Counter.RECEIVED_QUARANTINED);
+                refuse(identity, address, conn, now, hello);
+                return null;
+            default:
+                throw new AssertionError(arrival);
+        }
+    }
+
+    /** Turns a quarantined identity's connection away: a DISCONNECT for protocol clients, then shut. */
+    private void refuse(Identity identity, String address, Conn conn, long now, boolean hello) {
+        if (hello) {
+            sendControl(identity, Command.disconnect(Command.Reason.CONFLICT, (int) Math.min(Integer.MAX_VALUE, config.quarantine.toMillis()),
+                    "identity " + identity + " is used by several clients at once").encode());
+            scheduleShutdown(conn, now + evictionGraceNanos);
+        } else if (conn != null && !conn.shutting) {
+            conn.shutting = true;
+            conn.shutdownAt = now;
+            conn.shutdownInput();
+        }
+    }
+
+    private void onCommand(PeerRecord r, byte[] head, List<byte[]> frames, String address, long now) {
+        Command c;
+        try {
+            c = Command.decode(head);
+        } catch (MalformedCommandException e) {
+            table.onMessage(r.identity(), address, now); // still proof of life
+            counters.inc(Counter.RECEIVED_MALFORMED);
+            badInput.warn("malformed", now, "ignored a malformed command from {} at {}: {}", r.identity(), address, e.getMessage());
+            return;
+        }
+        table.onMessage(r.identity(), address, now);
+        switch (c.type()) {
+            case HEARTBEAT:
+                counters.inc(Counter.HEARTBEATS_RECEIVED);
+                sendControl(r.identity(), Command.heartbeatFrame());
+                break;
+            case BYE:
+                table.remove(r);
+                closeOutbox(r.identity());
+                counters.inc(Counter.LEFT);
+                publish(PeerEvent.Type.LEFT, r, null, EvictReason.BYE);
+                break;
+            case DATA:
+                if (frames.size() < 2) {
+                    counters.inc(Counter.RECEIVED_MALFORMED);
+                    badInput.warn("malformed", now, "ignored a DATA command without payload from {}", r.identity());
+                    break;
+                }
+                deliver(r.identity(), frames.subList(1, frames.size()), address);
+                break;
+            default:
+                counters.inc(Counter.RECEIVED_MALFORMED);
+                badInput.warn("malformed", now, "ignored a {} command from client {}: only servers send it", c.type(), r.identity());
+        }
+    }
+
+    private void deliver(Identity identity, List<byte[]> frames, String address) {
+        Message m = new Message(identity, frames, address);
+        counters.inc(Counter.MESSAGES_DELIVERED);
+        if (config.handler != null) {
+            try {
+                config.handler.onMessage(m);
+            } catch (RuntimeException e) {
+                counters.inc(Counter.HANDLER_ERRORS);
+                badInput.warn("handler", System.nanoTime(), "message handler threw on {}: {}", m, e.toString());
+            }
+        } else if (!inbound.offer(m)) {
+            // cannot happen: reading stops before the queue is full
+            throw new IllegalStateException("receive queue overflow");
+        }
+    }
+
+    // ------------------------------------------------------------------ eviction and connections
+
+    private final PeerTable.TickSink tickSink = new PeerTable.TickSink() {
+        @Override
+        public void suspect(PeerRecord peer) {
+            counters.inc(Counter.SUSPECTS);
+            publish(PeerEvent.Type.SUSPECT, peer, null, null);
+        }
+
+        @Override
+        public void evicted(PeerRecord peer, EvictReason reason) {
+            evictPeer(peer, reason, true, System.nanoTime());
+        }
+
+        @Override
+        public void quarantineEnded(PeerRecord peer) {
+            quarantined.remove(peer.identity());
+            log.info("quarantine of identity {} ended; it may join again", peer.identity());
+        }
+    };
+
+    private void evictPeer(PeerRecord r, EvictReason reason, boolean shutConnection, long now) {
+        table.remove(r);
+        closeOutbox(r.identity());
+        counters.inc(Counter.EVICTIONS);
+        switch (reason) {
+            case HEARTBEAT_TIMEOUT: counters.inc(Counter.EVICTED_HEARTBEAT_TIMEOUT); break;
+            case TRANSPORT_LOST: counters.inc(Counter.EVICTED_TRANSPORT_LOST); break;
+            case EXPLICIT: counters.inc(Counter.EVICTED_EXPLICIT); break;
+            default: break;
+        }
+        if (shutConnection) {
+            Conn conn = r.address() == null ? null : byAddress.get(r.address());
+            if (conn == null) {
+                log.warn("evicting {} ({}): no connection is known for address {}; the transport heartbeat will reap it",
+                        r.identity(), reason, r.address());
+            } else if (!conn.shutting) {
+                conn.eviction = true;
+                if (r.heartbeating()) {
+                    sendControl(r.identity(), Command.disconnect(Command.Reason.EVICTED,
+                            (int) Math.min(Integer.MAX_VALUE, config.heartbeatInterval.toMillis()), reason.name()).encode());
+                    scheduleShutdown(conn, now + evictionGraceNanos);
+                } else {
+                    shutdown(conn, now);
+                }
+            }
+        }
+        if (log.isDebugEnabled()) {
+            log.debug("evicted {} at {}: {}", r.identity(), r.address(), reason);
+        }
+        publish(PeerEvent.Type.EVICTED, r, null, reason);
+    }
+
+    /** Shuts the connection an identity left behind when it moved to a new one. */
+    private void shutZombie(String previousAddress, long now) {
+        Conn old = previousAddress == null ? null : byAddress.get(previousAddress);
+        if (old != null && !old.shutting) {
+            counters.inc(Counter.ZOMBIES_SHUT);
+            shutdown(old, now);
+        }
+    }
+
+    private void shutdown(Conn conn, long now) {
+        conn.shutting = true;
+        conn.shutdownAt = now;
+        if (conn.shutdownInput()) {
+            awaitingConfirmation.add(conn);
+        } else if (conn.eviction) {
+            counters.inc(Counter.EVICTIONS_CONFIRMED); // already closed by the engine
+        }
+    }
+
+    private void scheduleShutdown(Conn conn, long at) {
+        if (conn == null || conn.shutting) {
+            return;
+        }
+        conn.shutting = true; // refuse its messages from now on
+        delayedShutdowns.add(new Object[] {conn, at});
+    }
+
+    private void runDelayedShutdowns(long now) {
+        while (!delayedShutdowns.isEmpty() && (long) delayedShutdowns.peekFirst()[1] <= now) {
+            Conn conn = (Conn) delayedShutdowns.pollFirst()[0];
+            if (byChannel.get(conn.channel) == conn) {
+                shutdown(conn, now);
+            }
+        }
+    }
+
+    private void checkConfirmations(long now) {
+        while (!awaitingConfirmation.isEmpty() && now - awaitingConfirmation.peekFirst().shutdownAt > confirmTimeoutNanos) {
+            Conn conn = awaitingConfirmation.pollFirst();
+            if (byChannel.get(conn.channel) != conn) {
+                continue;
+            }
+            if (conn.eviction) {
+                counters.inc(Counter.EVICTIONS_UNCONFIRMED);
+            }
+            log.warn("connection {} was shut down {} ms ago and is still open: its engine may have stopped reading; "
+                    + "the transport heartbeat will close it", conn, TimeUnit.NANOSECONDS.toMillis(now - conn.shutdownAt));
+        }
+    }
+
+    // ------------------------------------------------------------------ send
+
+    private void closeOutbox(Identity identity) {
+        Outbox ob = outboxes.remove(identity);
+        if (ob == null) {
+            return;
+        }
+        ob.closed = true;
+        if (ob.listedBlocked) {
+            ob.listedBlocked = false;
+            blocked.remove(ob);
+        }
+        dropAll(ob);
+    }
+
+    private void dropAll(Outbox ob) {
+        long dropped = 0;
+        if (ob.head != null) {
+            ob.release(ob.head);
+            ob.head = null;
+            dropped++;
+        }
+        Outbox.Out o;
+        while ((o = ob.queue.poll()) != null) {
+            ob.release(o);
+            dropped++;
+        }
+        counters.add(Counter.DROPPED_PEER_GONE, dropped);
+    }
+
+    private void flushReady(long now) {
+        Outbox ob;
+        while ((ob = ready.poll()) != null) {
+            ob.scheduled.set(false);
+            drain(ob, now);
+        }
+    }
+
+    private void retryBlocked(long now) {
+        for (int i = blocked.size(); i > 0; i--) {
+            Outbox ob = blocked.pollFirst();
+            ob.listedBlocked = false;
+            drain(ob, now);
+        }
+    }
+
+    private void drain(Outbox ob, long now) {
+        if (ob.closed) {
+            dropAll(ob);
+            return;
+        }
+        if (ob.head != null) {
+            Outbox.Out head = ob.head;
+            if (head.expiresAt <= now) {
+                ob.head = null;
+                ob.release(head);
+                counters.inc(Counter.DROPPED_EXPIRED);
+            } else if (write(ob, head)) {
+                ob.head = null;
+            } else {
+                markBlocked(ob);
+                return;
+            }
+        }
+        Outbox.Out o;
+        while ((o = ob.queue.poll()) != null) {
+            if (o.expiresAt <= now) {
+                ob.release(o);
+                counters.inc(Counter.DROPPED_EXPIRED);
+                continue;
+            }
+            if (!write(ob, o)) {
+                ob.head = o;
+                markBlocked(ob);
+                return;
+            }
+        }
+    }
+
+    private void markBlocked(Outbox ob) {
+        if (!ob.listedBlocked) {
+            ob.listedBlocked = true;
+            blocked.add(ob);
+        }
+    }
+
+    /** Writes one message; false if the peer's pipe is full (EAGAIN) and it must wait. */
+    private boolean write(Outbox ob, Outbox.Out o) {
+        byte[][] frames = o.frames;
+        boolean escape = ob.protocolPeer && Command.looksLikeCommand(frames[0]);
+        if (!base.send(new Msg(ob.identity.unsafeBytes()), ZMQ.SNDMORE | ZMQ.DONTWAIT)) {
+            if (base.errno() == ZError.EAGAIN) {
+                return false;
+            }
+            // EHOSTUNREACH: the connection died and DISCONNECTED is not processed yet
+            ob.release(o);
+            counters.inc(Counter.DROPPED_PEER_GONE);
+            return true;
+        }
+        if (escape) {
+            base.send(new Msg(Command.dataFrame()), ZMQ.SNDMORE);
+        }
+        for (int i = 0; i < frames.length; i++) {
+            base.send(new Msg(frames[i]), i < frames.length - 1 ? ZMQ.SNDMORE : 0);
+        }
+        ob.release(o);
+        counters.inc(Counter.MESSAGES_SENT);
+        return true;
+    }
+
+    /** Writes a protocol command at once, bypassing the outbox; a full pipe drops it (commands are idempotent or repeated). */
+    private void sendControl(Identity identity, byte[] frame) {
+        if (base.send(new Msg(identity.unsafeBytes()), ZMQ.SNDMORE | ZMQ.DONTWAIT)) {
+            base.send(new Msg(frame), 0);
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private void publish(PeerEvent.Type type, PeerRecord r, String previousAddress, EvictReason reason) {
+        events.publish(new PeerEvent(type, r.identity(), r.address(), previousAddress, reason, Instant.now()));
+    }
+
+    private PeerSnapshot toSnapshot(PeerRecord r) {
+        Outbox ob = outboxes.get(r.identity());
+        return new PeerSnapshot(r.identity(), r.state(), r.address(), wall(r.connectedSince()), wall(r.lastHeard()),
+                r.takeovers(), r.heartbeating(), r.session(), ob == null ? 0 : ob.count.get(), ob == null ? 0 : ob.bytes.get());
+    }
+
+    private Instant wall(long nanos) {
+        return startWall.plusNanos(nanos - startNanos);
+    }
+
+    private static long size(List<byte[]> frames) {
+        long n = 0;
+        for (byte[] f : frames) {
+            n += f.length;
+        }
+        return n;
+    }
+
+    /** Open connections the loop knows of (for tests and diagnostics). */
+    public int connectionCount() {
+        return call(byChannel::size, 0);
+    }
+}
