@@ -1,0 +1,98 @@
+package io.github.zmqliveness.support;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import static org.awaitility.Awaitility.await;
+
+/** A peer in another process: started, watched line by line, signalled, always destroyed. */
+public final class ChildProcess implements AutoCloseable {
+    private final Process process;
+    private final List<String> lines = new CopyOnWriteArrayList<>();
+
+    private ChildProcess(Process process) {
+        this.process = process;
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    lines.add(line);
+                }
+            } catch (IOException e) {
+                // process gone
+            }
+        }, "child-" + process.pid());
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    public static ChildProcess start(List<String> command) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        return new ChildProcess(pb.start());
+    }
+
+    /** A JeroMQ DEALER in a fresh JVM (see {@link DealerProcess}). */
+    public static ChildProcess jeromqDealer(String endpoint, String identity, long intervalMs) throws IOException {
+        return start(List.of(Facilities.java(), "-Xmx64m", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                DealerProcess.class.getName(), endpoint, identity, Long.toString(intervalMs)));
+    }
+
+    /** A libzmq DEALER through Debian's python3-zmq (src/test/resources/dealer.py). */
+    public static ChildProcess libzmqDealer(String endpoint, String identity, long intervalMs, String... extra) throws IOException {
+        String script = ChildProcess.class.getResource("/dealer.py").getPath();
+        List<String> cmd = new java.util.ArrayList<>(List.of(Facilities.PYTHON, "-u", script, endpoint, identity, Long.toString(intervalMs)));
+        cmd.addAll(List.of(extra));
+        return start(cmd);
+    }
+
+    public void awaitLine(String prefix, Duration atMost) {
+        await().atMost(atMost).pollInterval(Duration.ofMillis(10))
+                .until(() -> lines.stream().anyMatch(l -> l.startsWith(prefix)) || !process.isAlive());
+        if (lines.stream().noneMatch(l -> l.startsWith(prefix))) {
+            throw new AssertionError("child exited before printing '" + prefix + "': " + lines);
+        }
+    }
+
+    public List<String> lines() {
+        return lines;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public void signal(String sig) throws IOException, InterruptedException {
+        Process k = new ProcessBuilder("kill", "-" + sig, Long.toString(process.pid())).inheritIO().start();
+        if (!k.waitFor(10, TimeUnit.SECONDS) || k.exitValue() != 0) {
+            throw new IllegalStateException("kill -" + sig + " " + process.pid() + " failed");
+        }
+    }
+
+    /** SIGKILL: the kernel closes its sockets (the router sees a FIN or RST). */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (process.isAlive()) {
+            try {
+                signal("CONT");
+            } catch (Exception ignored) {
+                // it may have just exited
+            }
+            kill();
+        }
+    }
+}

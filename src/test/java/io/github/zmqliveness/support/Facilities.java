@@ -1,0 +1,55 @@
+package io.github.zmqliveness.support;
+
+import org.junit.jupiter.api.Assumptions;
+
+import java.io.File;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Test facilities the machine may lack (libzmq through Debian's python3-zmq, root, network
+ * namespaces). Locally a missing one skips the test with the reason; with
+ * {@code ZMQ_LIVENESS_REQUIRE_FACILITIES=1} (set by .ci/run) it fails it, so CI cannot pass by skipping.
+ */
+public final class Facilities {
+    public static final String PYTHON = "/usr/bin/python3";
+
+    private Facilities() {
+    }
+
+    public static boolean required() {
+        return "1".equals(System.getenv("ZMQ_LIVENESS_REQUIRE_FACILITIES"));
+    }
+
+    public static void require(boolean present, String what) {
+        if (present) {
+            return;
+        }
+        if (required()) {
+            fail("required test facility missing: " + what + " (.ci/run installs it; ZMQ_LIVENESS_REQUIRE_FACILITIES=1 forbids skipping)");
+        }
+        Assumptions.assumeTrue(false, "skipped: " + what + " is not available on this machine");
+    }
+
+    public static void requirePyzmq() {
+        require(run(PYTHON, "-c", "import zmq"), "Debian's python3-zmq (apt-get install python3-zmq) for a real libzmq DEALER");
+    }
+
+    public static void requireProcFs() {
+        require(Net.available(), "Linux /proc/net/tcp and /proc/self/fd");
+    }
+
+    public static String java() {
+        return System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
+    }
+
+    static boolean run(String... cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            return p.waitFor(20, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+}
