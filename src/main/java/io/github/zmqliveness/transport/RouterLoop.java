@@ -249,7 +249,9 @@ public final class RouterLoop {
         CompletableFuture<T> f = new CompletableFuture<>();
         tasks.add(() -> {
             try {
-                f.complete(task.get());
+                T result = task.get();
+                peerCount = table.size(); // what the caller sees next must include what the task changed
+                f.complete(result);
             } catch (RuntimeException e) {
                 f.completeExceptionally(e);
             }
