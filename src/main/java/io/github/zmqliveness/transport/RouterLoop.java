@@ -33,6 +33,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
@@ -116,6 +117,12 @@ public final class RouterLoop {
     private final ArrayDeque<Object[]> delayedShutdowns = new ArrayDeque<>();
     private final List<TransportEvent> pendingDisconnects = new ArrayList<>();
     private final List<byte[]> frameBuffer = new ArrayList<>();
+    /**
+     * What ZeroMQ hands us as {@code [identity, marker]} when an identified connection dies
+     * (ZMQ_DISCONNECT_MSG): random per router, so no peer can forge it. It tells which identity's
+     * pipe is gone even when the connection's address is unknown (legacy ZMTP peers carry none).
+     */
+    private final byte[] disconnectMarker = newMarker();
     private long lastBlockedRetry;
     private boolean readPaused;
 
@@ -428,6 +435,7 @@ public final class RouterLoop {
             socket.setTCPKeepAliveInterval(Math.max(1, config.tcpKeepAliveIdle.toSeconds() / 6));
             socket.setTCPKeepAliveCount(3);
         }
+        base.setSocketOpt(zmq.ZMQ.ZMQ_DISCONNECT_MSG, disconnectMarker);
         base.setEventHook(this::onTransportEvent, ZMQ.EVENT_ACCEPTED | ZMQ.EVENT_DISCONNECTED);
         List<String> bound = new ArrayList<>();
         for (String endpoint : config.endpoints) {
@@ -614,16 +622,38 @@ public final class RouterLoop {
                 }
                 frameBuffer.add(last.data());
             }
-            counters.inc(Counter.MESSAGES_RECEIVED);
             if (frameBuffer.isEmpty()) {
                 continue; // a ROUTER always has a body; nothing to deliver
             }
+            if (frameBuffer.size() == 1 && Arrays.equals(frameBuffer.get(0), disconnectMarker)) {
+                onPipeGone(Identity.fromWire(first.data()));
+                continue;
+            }
+            counters.inc(Counter.MESSAGES_RECEIVED);
             onMessage(Identity.fromWire(first.data()), address, new ArrayList<>(frameBuffer));
             if (inbound != null && inbound.remainingCapacity() == 0) {
                 return false;
             }
         }
         return false;
+    }
+
+    /**
+     * ZeroMQ says the pipe that owns {@code identity} ended with its connection. Under a name that
+     * ROUTER_HANDOVER made up for a replaced pipe it concerns nobody in the table.
+     */
+    private void onPipeGone(Identity identity) {
+        PeerRecord r = table.get(identity);
+        if (r != null && r.state() != PeerState.QUARANTINED) {
+            evictPeer(r, EvictReason.TRANSPORT_LOST, false, System.nanoTime());
+        }
+    }
+
+    private static byte[] newMarker() {
+        byte[] marker = new byte[32];
+        new java.security.SecureRandom().nextBytes(marker);
+        marker[0] = (byte) 0xFE; // never a protocol command, never empty
+        return marker;
     }
 
     private void onMessage(Identity identity, String address, List<byte[]> frames) {
