@@ -94,8 +94,9 @@ public final class LivenessRouter implements AutoCloseable {
     }
 
     /**
-     * The next message, waiting at most {@code timeout}; null if none came or the router is closed.
-     * Messages from one connection come in the order it sent them.
+     * The next message, waiting at most {@code timeout}; null if none came. Messages from one
+     * connection come in the order it sent them. After {@link #close()}, the messages already
+     * received are still handed out, then null at once.
      *
      * @throws IllegalStateException if the router was built with a {@link MessageHandler}
      */
@@ -108,18 +109,18 @@ public final class LivenessRouter implements AutoCloseable {
         }
     }
 
-    /** The next message, waiting until one comes; null once the router is closed or the thread interrupted. */
+    /** The next message, waiting until one comes; null once the router is closed and drained, or the thread interrupted. */
     public Message receive() {
-        while (loop.isRunning()) {
+        while (true) {
+            boolean running = loop.isRunning();
             Message m = receive(Duration.ofMillis(100));
             if (m != null) {
                 return m;
             }
-            if (Thread.currentThread().isInterrupted()) {
+            if (!running || Thread.currentThread().isInterrupted()) {
                 return null;
             }
         }
-        return null;
     }
 
     /**

@@ -283,7 +283,7 @@ public final class RouterLoop {
         if (inbound == null) {
             throw new IllegalStateException("this router hands messages to its MessageHandler; receive() is for routers built without one");
         }
-        Message m = inbound.poll(timeout, unit);
+        Message m = running ? inbound.poll(timeout, unit) : inbound.poll();
         if (m != null && readPaused) {
             waker.wake();
         }
