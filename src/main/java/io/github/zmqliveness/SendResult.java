@@ -7,6 +7,12 @@ package io.github.zmqliveness;
 public enum SendResult {
     /** Accepted: handed to the router's loop, which writes it to the peer's connection in order. */
     QUEUED(true),
+    /**
+     * Accepted, but the peer is disconnected: its session is parked for the resume window, and the
+     * message is delivered if the same client instance comes back asking to resume; otherwise it is
+     * dropped and counted.
+     */
+    PARKED(true),
     /** The identity is not in the peer table (never joined, or evicted or left since). Nothing queued. */
     UNKNOWN_PEER(false),
     /** The peer's outbound queue is at its count or byte limit. Dropped and counted. */
