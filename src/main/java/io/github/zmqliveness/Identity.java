@@ -97,7 +97,8 @@ public final class Identity implements Comparable<Identity> {
                         .onUnmappableCharacter(CodingErrorAction.REPORT)
                         .decode(java.nio.ByteBuffer.wrap(bytes))
                         .toString();
-                if (text.codePoints().noneMatch(Character::isISOControl)) {
+                // Control and invisible formatting characters (U+202E, U+200B, ...) would make log lines lie.
+                if (text.codePoints().noneMatch(cp -> Character.isISOControl(cp) || Character.getType(cp) == Character.FORMAT)) {
                     return text;
                 }
             } catch (CharacterCodingException e) {

@@ -72,6 +72,7 @@ class IdentityTest {
         assertEquals("hex:610a62", Identity.of("a\nb").toString());
         assertEquals("hex:c3", Identity.of(new byte[] {(byte) 0xC3}).toString(), "truncated UTF-8 sequence");
         assertEquals("hex:c328", Identity.of(new byte[] {(byte) 0xC3, 0x28}).toString(), "invalid UTF-8 sequence");
+        assertEquals("hex:61e280ae62", Identity.of("a\u202Eb").toString(), "an invisible right-to-left override");
     }
 
     @Test
