@@ -194,6 +194,8 @@ public final class LivenessRouter implements AutoCloseable {
         private Duration quarantine = Duration.ofSeconds(30);
         private int receiveQueueCapacity = 10_000;
         private Duration closeTimeout = Duration.ofSeconds(5);
+        private Duration resumeWindow = Duration.ofSeconds(10);
+        private double maxJoinsPerSecond;
         private PeerListener listener;
         private MessageHandler handler;
 
@@ -345,6 +347,35 @@ public final class LivenessRouter implements AutoCloseable {
             return this;
         }
 
+        /**
+         * How long the session of a protocol client (one that said HELLO) is kept after its
+         * connection is lost (default 10 s): sends to it return {@link SendResult#PARKED} and are held,
+         * within the queue limits and time to live. If the same client instance comes back asking to
+         * resume, they are delivered in order; a new instance, or one starting clean, never sees
+         * them (dropped, counted as {@code droppedStaleSession}). {@code Duration.ZERO} turns parking off.
+         */
+        public Builder resumeWindow(Duration window) {
+            Objects.requireNonNull(window, "resume window");
+            if (window.isNegative()) {
+                throw new IllegalArgumentException("resume window must not be negative, got " + window);
+            }
+            this.resumeWindow = window;
+            return this;
+        }
+
+        /**
+         * Paces a reconnect storm: at most this many protocol clients are admitted per second (with a
+         * burst of one second's worth); the others get DISCONNECT(TRY_LATER) with a retry-after hint
+         * spread over the backlog, and come back later. Plain DEALERs are never paced. Default: no limit.
+         */
+        public Builder maxJoinsPerSecond(double rate) {
+            if (!(rate > 0)) {
+                throw new IllegalArgumentException("join rate must be positive, got " + rate);
+            }
+            this.maxJoinsPerSecond = rate;
+            return this;
+        }
+
         /** Receives peer events (see {@link PeerListener} for its thread). Optional. */
         public Builder listener(PeerListener listener) {
             this.listener = listener;
@@ -374,7 +405,7 @@ public final class LivenessRouter implements AutoCloseable {
             return new LivenessRouter(new RouterConfig(endpoints, heartbeatInterval, liveness, transportHeartbeat, zmtpIvl, zmtpTimeout,
                     handshakeInterval, tcpKeepAlive, tcpKeepAliveIdle, maxMessageSize, maxQueuedMessages, maxQueuedBytes, messageTtl,
                     sendHighWaterMark, maxConnections, conflictThreshold, conflictWindow, quarantine, receiveQueueCapacity,
-                    closeTimeout, listener, handler));
+                    closeTimeout, resumeWindow, maxJoinsPerSecond, listener, handler));
         }
 
         private static Duration positive(Duration d, String what) {

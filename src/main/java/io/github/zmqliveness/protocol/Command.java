@@ -74,6 +74,8 @@ public final class Command {
 
     /** HELLO flag: the client asks to resume its previous session (messages parked for it). */
     public static final int FLAG_RESUME = 1;
+    /** WELCOME flag: the session was resumed; messages parked for it follow. */
+    public static final int FLAG_RESUMED = 1;
 
     private final Type type;
     private final byte[] instance;  // HELLO: 16 bytes

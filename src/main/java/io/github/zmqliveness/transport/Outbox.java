@@ -36,6 +36,15 @@ final class Outbox {
     volatile boolean protocolPeer;
     /** Loop only: a message the socket refused with EAGAIN (pipe at its high-water mark), tried again first. */
     Out head;
+    /**
+     * The peer's connection is gone but its session is kept for the resume window: sends are
+     * still accepted (PARKED) and held, not written.
+     */
+    volatile boolean parked;
+    /** Loop only: when the parked session is given up. */
+    long parkedUntil;
+    /** Loop only: the instance id of the client process whose HELLO opened this session. */
+    byte[] instance;
     /** Loop only: the outbox is in the loop's list of blocked outboxes. */
     boolean listedBlocked;
 

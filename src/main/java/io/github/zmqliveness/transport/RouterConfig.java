@@ -28,6 +28,8 @@ public final class RouterConfig {
     public final Duration quarantine;
     public final int receiveQueueCapacity;
     public final Duration closeTimeout;
+    public final Duration resumeWindow;
+    public final double maxJoinsPerSecond;
     public final PeerListener listener;
     public final MessageHandler handler;
 
@@ -37,7 +39,8 @@ public final class RouterConfig {
                         boolean tcpKeepAlive, Duration tcpKeepAliveIdle, int maxMessageSize, int maxQueuedMessages,
                         long maxQueuedBytes, Duration messageTtl, int sendHighWaterMark, int maxConnections,
                         int conflictThreshold, Duration conflictWindow, Duration quarantine, int receiveQueueCapacity,
-                        Duration closeTimeout, PeerListener listener, MessageHandler handler) {
+                        Duration closeTimeout, Duration resumeWindow, double maxJoinsPerSecond,
+                        PeerListener listener, MessageHandler handler) {
         this.endpoints = List.copyOf(endpoints);
         this.heartbeatInterval = heartbeatInterval;
         this.liveness = liveness;
@@ -58,6 +61,8 @@ public final class RouterConfig {
         this.quarantine = quarantine;
         this.receiveQueueCapacity = receiveQueueCapacity;
         this.closeTimeout = closeTimeout;
+        this.resumeWindow = resumeWindow;
+        this.maxJoinsPerSecond = maxJoinsPerSecond;
         this.listener = listener;
         this.handler = handler;
     }

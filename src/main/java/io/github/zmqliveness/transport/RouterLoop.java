@@ -123,6 +123,11 @@ public final class RouterLoop {
      * pipe is gone even when the connection's address is unknown (legacy ZMTP peers carry none).
      */
     private final byte[] disconnectMarker = newMarker();
+    /** (outbox, parkedUntil) in the order they were parked, which is the order they expire. */
+    private final ArrayDeque<Object[]> parkedSessions = new ArrayDeque<>();
+    private long nextAdmissionSlot;
+    private final io.github.zmqliveness.liveness.TokenBucket admissions;
+    private final java.util.Random jitter = new java.util.Random();
     private long lastBlockedRetry;
     private boolean readPaused;
 
@@ -135,6 +140,8 @@ public final class RouterLoop {
         this.evictionGraceNanos = Math.min(TimeUnit.MILLISECONDS.toNanos(50), intervalNanos / 4);
         this.confirmTimeoutNanos = Math.max(TimeUnit.SECONDS.toNanos(2), intervalNanos * (config.liveness + 2));
         this.ttlNanos = config.messageTtl == null ? Long.MAX_VALUE : config.messageTtl.toNanos();
+        this.admissions = config.maxJoinsPerSecond > 0
+                ? new io.github.zmqliveness.liveness.TokenBucket(config.maxJoinsPerSecond, Math.max(1, config.maxJoinsPerSecond)) : null;
         this.inbound = config.handler == null ? new ArrayBlockingQueue<>(config.receiveQueueCapacity) : null;
         this.thread = new Thread(this::run, "zmq-liveness-router");
         this.thread.setDaemon(true);
@@ -236,6 +243,9 @@ public final class RouterLoop {
             return SendResult.UNKNOWN_PEER;
         }
         counters.inc(Counter.MESSAGES_ACCEPTED);
+        if (ob.parked) {
+            return SendResult.PARKED; // the loop writes it if the session resumes
+        }
         if (ob.scheduled.compareAndSet(false, true)) {
             ready.add(ob);
             if (!isLoopThread()) {
@@ -388,6 +398,7 @@ public final class RouterLoop {
         }
         runDelayedShutdowns(now);
         checkConfirmations(now);
+        expireParkedSessions(now);
         peerCount = table.size();
         return !drained && !readPaused;
     }
@@ -682,22 +693,15 @@ public final class RouterLoop {
             onCommand(before, head, frames, address, now);
             return;
         }
+        if (hello && !admit(identity, address, conn, now)) {
+            return;
+        }
         PeerRecord r = arrive(identity, address, conn, now, hello);
         if (r == null) {
             return;
         }
         if (hello) {
-            counters.inc(Counter.HELLOS_RECEIVED);
-            long session = table.startHeartbeating(r, now);
-            Outbox ob = outboxes.get(identity);
-            if (ob != null) {
-                ob.protocolPeer = true;
-            }
-            sendControl(identity, Command.welcome(session, (int) Math.min(Integer.MAX_VALUE, config.heartbeatInterval.toMillis()),
-                    Math.min(255, config.liveness), 0).encode());
-            if (frames.size() > 1) {
-                badInput.warn("hello-extra", now, "HELLO from {} carried {} extra frames; ignored", identity, frames.size() - 1);
-            }
+            onHello(r, frames, now);
             return;
         }
         if (size(frames) > config.maxMessageSize) {
@@ -709,6 +713,100 @@ public final class RouterLoop {
         deliver(identity, frames, address);
     }
 
+    /**
+     * Pacing of joins: a HELLO from an identity not in the table takes a token; without one the
+     * client is told to come back later, at a time spread over the backlog, and its connection shut.
+     */
+    private boolean admit(Identity identity, String address, Conn conn, long now) {
+        if (admissions == null) {
+            return true;
+        }
+        PeerRecord known = table.get(identity);
+        if (known != null && known.state() != PeerState.QUARANTINED) {
+            return true; // already admitted: a re-HELLO or a takeover
+        }
+        if (known != null || admissions.tryTake(now)) {
+            return true; // quarantine is handled by arrive()
+        }
+        counters.inc(Counter.JOINS_DEFERRED);
+        // Give each deferred client the next free admission slot, so the herd comes back at the admission
+        // rate instead of all at once again; a little jitter keeps equal slots apart.
+        long slotNanos = (long) (1e9 / config.maxJoinsPerSecond);
+        nextAdmissionSlot = Math.max(nextAdmissionSlot, now + admissions.nanosUntilNext(now)) + slotNanos;
+        long retry = nextAdmissionSlot - now + (long) (jitter.nextDouble() * slotNanos);
+        sendControl(identity, Command.disconnect(Command.Reason.TRY_LATER, (int) Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(retry)),
+                "joins are paced at " + config.maxJoinsPerSecond + " per second").encode());
+        scheduleShutdown(conn, now + evictionGraceNanos);
+        return false;
+    }
+
+    /**
+     * HELLO: the peer speaks our protocol from now on. Its session resumes (what was parked for it
+     * is delivered, in order) only if it is the same client instance and asks to; otherwise
+     * nothing meant for an earlier session is ever delivered to it.
+     */
+    private void onHello(PeerRecord r, List<byte[]> frames, long now) {
+        Identity identity = r.identity();
+        counters.inc(Counter.HELLOS_RECEIVED);
+        Command hello;
+        try {
+            hello = Command.decode(frames.get(0));
+        } catch (MalformedCommandException e) {
+            throw new AssertionError("isHello accepted a frame decode rejects", e);
+        }
+        Outbox ob = outboxes.get(identity);
+        boolean resumed = false;
+        if (ob != null) {
+            byte[] instance = hello.instance();
+            resumed = ob.instance != null && Arrays.equals(ob.instance, instance) && (hello.flags() & Command.FLAG_RESUME) != 0;
+            if (!resumed) {
+                dropAll(ob, Counter.DROPPED_STALE_SESSION);
+            } else {
+                counters.inc(Counter.SESSIONS_RESUMED);
+            }
+            ob.instance = instance;
+            ob.protocolPeer = true;
+        }
+        long session = table.startHeartbeating(r, now);
+        sendControl(identity, Command.welcome(session, (int) Math.min(Integer.MAX_VALUE, config.heartbeatInterval.toMillis()),
+                Math.min(255, config.liveness), resumed ? Command.FLAG_RESUMED : 0).encode());
+        if (ob != null && ob.parked) {
+            ob.parked = false;
+            if (ob.scheduled.compareAndSet(false, true)) {
+                ready.add(ob); // WELCOME is on the wire first; what was parked follows in order
+            }
+        }
+        if (frames.size() > 1) {
+            badInput.warn("hello-extra", now, "HELLO from {} carried {} extra frames; ignored", identity, frames.size() - 1);
+        }
+    }
+
+    /** Keeps a lost protocol peer's outbox for the resume window. */
+    private void park(Identity identity, long now) {
+        Outbox ob = outboxes.get(identity);
+        if (ob == null) {
+            return;
+        }
+        ob.parked = true; // a message the old pipe refused (head) stays first in line
+        ob.parkedUntil = now + config.resumeWindow.toNanos();
+        if (ob.listedBlocked) {
+            ob.listedBlocked = false;
+            blocked.remove(ob);
+        }
+        parkedSessions.add(new Object[] {ob, ob.parkedUntil});
+        counters.inc(Counter.SESSIONS_PARKED);
+    }
+
+    private void expireParkedSessions(long now) {
+        while (!parkedSessions.isEmpty() && (long) parkedSessions.peekFirst()[1] <= now) {
+            Object[] entry = parkedSessions.pollFirst();
+            Outbox ob = (Outbox) entry[0];
+            if (ob.parked && ob.parkedUntil == (long) entry[1] && outboxes.get(ob.identity) == ob) {
+                closeOutbox(ob.identity);
+            }
+        }
+    }
+
     /** The table's verdict on an arrival, with its side effects; null if the message must be refused. */
     private PeerRecord arrive(Identity identity, String address, Conn conn, long now, boolean hello) {
         PeerTable.Arrival arrival = table.onMessage(identity, address, now);
@@ -717,11 +815,21 @@ public final class RouterLoop {
             conn.identity = identity;
         }
         switch (arrival) {
-            case JOINED:
+            case JOINED: {
                 counters.inc(Counter.JOINS);
-                outboxes.put(identity, new Outbox(identity));
+                Outbox parked = outboxes.get(identity);
+                if (parked != null && parked.parked) {
+                    // Its session waits for it: HELLO decides whether to resume; anything else starts clean.
+                    if (!hello) {
+                        dropAll(parked, Counter.DROPPED_STALE_SESSION);
+                        parked.instance = null;
+                    }
+                } else {
+                    outboxes.put(identity, new Outbox(identity));
+                }
                 publish(PeerEvent.Type.JOINED, r, null, null);
                 return r;
+            }
             case HEARD:
                 return r;
             case TOOK_OVER:
@@ -844,7 +952,12 @@ public final class RouterLoop {
 
     private void evictPeer(PeerRecord r, EvictReason reason, boolean shutConnection, long now) {
         table.remove(r);
-        closeOutbox(r.identity());
+        boolean lostTouch = reason == EvictReason.TRANSPORT_LOST || reason == EvictReason.HEARTBEAT_TIMEOUT;
+        if (lostTouch && r.heartbeating() && !config.resumeWindow.isZero()) {
+            park(r.identity(), now);
+        } else {
+            closeOutbox(r.identity());
+        }
         counters.inc(Counter.EVICTIONS);
         switch (reason) {
             case HEARTBEAT_TIMEOUT: counters.inc(Counter.EVICTED_HEARTBEAT_TIMEOUT); break;
@@ -936,10 +1049,10 @@ public final class RouterLoop {
             ob.listedBlocked = false;
             blocked.remove(ob);
         }
-        dropAll(ob);
+        dropAll(ob, Counter.DROPPED_PEER_GONE);
     }
 
-    private void dropAll(Outbox ob) {
+    private void dropAll(Outbox ob, Counter reason) {
         long dropped = 0;
         if (ob.head != null) {
             ob.release(ob.head);
@@ -951,7 +1064,7 @@ public final class RouterLoop {
             ob.release(o);
             dropped++;
         }
-        counters.add(Counter.DROPPED_PEER_GONE, dropped);
+        counters.add(reason, dropped);
     }
 
     private void flushReady(long now) {
@@ -972,8 +1085,11 @@ public final class RouterLoop {
 
     private void drain(Outbox ob, long now) {
         if (ob.closed) {
-            dropAll(ob);
+            dropAll(ob, Counter.DROPPED_PEER_GONE);
             return;
+        }
+        if (ob.parked) {
+            return; // held until the session resumes or the window ends
         }
         if (ob.head != null) {
             Outbox.Out head = ob.head;
