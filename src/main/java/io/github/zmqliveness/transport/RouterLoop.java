@@ -476,7 +476,7 @@ public final class RouterLoop {
                 closeOutbox(r.identity());
             }
             // Give the goodbyes a moment to reach the wire before the context goes.
-            socket.setLinger(100);
+            context.setLinger(100); // ZContext applies its own linger when it closes the socket
         }
         for (Outbox ob : outboxes.values()) {
             closeOutbox(ob.identity);

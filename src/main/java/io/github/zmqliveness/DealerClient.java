@@ -1,0 +1,268 @@
+package io.github.zmqliveness;
+
+import io.github.zmqliveness.liveness.Backoff;
+import io.github.zmqliveness.transport.ClientLoop;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The companion client of {@link LivenessRouter}: a DEALER that says who it is, heartbeats,
+ * notices a dead or frozen server, reconnects with backoff and full jitter (to the next endpoint
+ * if there are several), and rejoins under the same identity.
+ *
+ * <p><b>Sessions.</b> Each process start is a new instance (a random 16-byte id). After a restart,
+ * nothing the server queued for the previous instance is delivered. After a brief disconnect of
+ * the same instance, {@link Builder#resume(boolean)} chooses: resume (default; what the server parked
+ * for this client, and what this client queued while away, is delivered in order, within the
+ * queue limits and time to live) or start clean (both are dropped and counted).
+ *
+ * <p><b>Threading.</b> Thread-safe. One thread ({@code zmq-liveness-client}) owns the socket;
+ * {@link #send} never blocks and messages are written in the order it accepted them. Listener
+ * calls run on {@code zmq-liveness-client-events}, in order.
+ *
+ * <pre>{@code
+ * try (DealerClient client = DealerClient.builder()
+ *         .connect("tcp://server-a:5555", "tcp://server-b:5555")
+ *         .listener(e -> log.info("{}", e))
+ *         .build()) {
+ *     client.send("hello".getBytes());
+ *     Message reply = client.receive(Duration.ofSeconds(1));
+ * }
+ * }</pre>
+ */
+public final class DealerClient implements AutoCloseable {
+    private final ClientLoop loop;
+    private final Identity identity;
+
+    private DealerClient(ClientLoop.Settings settings, Identity identity) {
+        this.identity = identity;
+        this.loop = new ClientLoop(settings);
+        loop.start();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Identity identity() {
+        return identity;
+    }
+
+    /**
+     * Queues a message for the server; never blocks. The frame arrays are not copied.
+     *
+     * @return {@link SendResult#QUEUED} while a session is up, {@link SendResult#PARKED} while
+     *     reconnecting (held within the limits and time to live), otherwise why it was refused;
+     *     {@link SendResult#QUARANTINED} once the client has stopped because its identity is in use elsewhere
+     */
+    public SendResult send(byte[]... frames) {
+        return loop.send(frames, null);
+    }
+
+    /** As {@link #send(byte[]...)}, dropping the message if it is not written within {@code ttl}. */
+    public SendResult send(Duration ttl, byte[]... frames) {
+        return loop.send(frames, Objects.requireNonNull(ttl, "ttl"));
+    }
+
+    /**
+     * The next message from the server, waiting at most {@code timeout}; null if none. The
+     * message's identity is this client's, its address the server endpoint it came from.
+     */
+    public Message receive(Duration timeout) {
+        try {
+            return loop.receive(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    /** Whether a session is up, being set up, waiting to retry, stopped or closed. */
+    public ClientLoop.State state() {
+        return loop.state();
+    }
+
+    /** The endpoint of the current or last attempt. */
+    public String endpoint() {
+        return loop.endpoint();
+    }
+
+    /** The session number of the current or last session (0 before the first). */
+    public long session() {
+        return loop.session();
+    }
+
+    /** Counters since start: sessions, reconnects, heartbeatsSent, messagesSent, dropped..., by name. */
+    public Map<String, Long> counters() {
+        return loop.counters();
+    }
+
+    /** Says BYE if a session is up, then releases the thread and the socket within the close timeout. Idempotent. */
+    @Override
+    public void close() {
+        loop.close();
+    }
+
+    /** Builds a {@link DealerClient}. Defaults fit production; only the endpoint is required. */
+    public static final class Builder {
+        private Identity identity;
+        private final List<String> endpoints = new ArrayList<>();
+        private ClientLoop.Failover failover = ClientLoop.Failover.IN_ORDER;
+        private Duration heartbeatInterval = Duration.ofSeconds(1);
+        private int liveness = 3;
+        private Duration backoffInitial = Duration.ofMillis(100);
+        private Duration backoffMax = Duration.ofSeconds(10);
+        private double backoffMultiplier = 2.0;
+        private Duration handshakeInterval = Duration.ofSeconds(1);
+        private boolean resume = true;
+        private int maxQueuedMessages = 1000;
+        private long maxQueuedBytes = 16 << 20;
+        private Duration messageTtl = Duration.ofSeconds(30);
+        private int maxMessageSize = 16 << 20;
+        private int receiveQueueCapacity = 10_000;
+        private Duration closeTimeout = Duration.ofSeconds(5);
+        private ClientListener listener;
+
+        private Builder() {
+        }
+
+        /** The routing identity (default: this host's fully qualified name). */
+        public Builder identity(String identity) {
+            this.identity = Identity.of(identity);
+            return this;
+        }
+
+        public Builder identity(Identity identity) {
+            this.identity = Objects.requireNonNull(identity, "identity");
+            return this;
+        }
+
+        /** One or more server endpoints, tried in the given order. Required. */
+        public Builder connect(String... endpoints) {
+            this.endpoints.addAll(Arrays.asList(endpoints));
+            return this;
+        }
+
+        /** How the next endpoint is chosen (default {@link ClientLoop.Failover#IN_ORDER}). */
+        public Builder failover(ClientLoop.Failover failover) {
+            this.failover = Objects.requireNonNull(failover, "failover");
+            return this;
+        }
+
+        /** Heartbeat interval and liveness used until the server's WELCOME says otherwise (default 1 s x 3). */
+        public Builder heartbeat(Duration interval, int liveness) {
+            this.heartbeatInterval = positive(interval, "heartbeat interval");
+            if (liveness < 1 || liveness > 255) {
+                throw new IllegalArgumentException("liveness must be 1 to 255 intervals, got " + liveness);
+            }
+            this.liveness = liveness;
+            return this;
+        }
+
+        /** Reconnect backoff: attempt n waits a random time in [0, min(max, initial x multiplier^n)] (default 100 ms, 10 s, 2). */
+        public Builder backoff(Duration initial, Duration max, double multiplier) {
+            new Backoff(initial, max, multiplier); // validates
+            this.backoffInitial = initial;
+            this.backoffMax = max;
+            this.backoffMultiplier = multiplier;
+            return this;
+        }
+
+        /** Time allowed for the ZMTP handshake (default 1 s: a connect into a black hole otherwise stalls 30 s). */
+        public Builder handshakeInterval(Duration interval) {
+            this.handshakeInterval = positive(interval, "handshake interval");
+            return this;
+        }
+
+        /** After a brief disconnect, resume the session (default) or start clean. */
+        public Builder resume(boolean resume) {
+            this.resume = resume;
+            return this;
+        }
+
+        /** Limits of what is queued for the server (default 1,000 messages, 16 MiB). */
+        public Builder queueLimits(int messages, long bytes) {
+            if (messages < 1 || bytes < 1) {
+                throw new IllegalArgumentException("queue limits must be positive");
+            }
+            this.maxQueuedMessages = messages;
+            this.maxQueuedBytes = bytes;
+            return this;
+        }
+
+        /** How long a queued message may wait for a session (default 30 s). */
+        public Builder messageTtl(Duration ttl) {
+            this.messageTtl = positive(ttl, "message time to live");
+            return this;
+        }
+
+        public Builder maxMessageSize(int bytes) {
+            if (bytes < 1) {
+                throw new IllegalArgumentException("max message size must be positive");
+            }
+            this.maxMessageSize = bytes;
+            return this;
+        }
+
+        public Builder receiveQueueCapacity(int messages) {
+            if (messages < 1) {
+                throw new IllegalArgumentException("receive queue capacity must be positive");
+            }
+            this.receiveQueueCapacity = messages;
+            return this;
+        }
+
+        public Builder closeTimeout(Duration timeout) {
+            this.closeTimeout = positive(timeout, "close timeout");
+            return this;
+        }
+
+        public Builder listener(ClientListener listener) {
+            this.listener = listener;
+            return this;
+        }
+
+        /** Starts the client; it connects in the background. */
+        public DealerClient build() {
+            if (endpoints.isEmpty()) {
+                throw new IllegalArgumentException("no endpoint: call connect(\"tcp://host:5555\")");
+            }
+            Identity id = identity != null ? identity : Identity.of(hostName());
+            return new DealerClient(new ClientLoop.Settings(id, endpoints, failover, heartbeatInterval, liveness,
+                    new Backoff(backoffInitial, backoffMax, backoffMultiplier), handshakeInterval, resume, maxQueuedMessages,
+                    maxQueuedBytes, messageTtl, maxMessageSize, receiveQueueCapacity, closeTimeout, listener), id);
+        }
+
+        private static String hostName() {
+            try {
+                String name = InetAddress.getLocalHost().getCanonicalHostName();
+                if (name != null && !name.isEmpty()) {
+                    return name;
+                }
+            } catch (UnknownHostException e) {
+                // fall through
+            }
+            String env = System.getenv("HOSTNAME");
+            if (env != null && !env.isEmpty()) {
+                return env;
+            }
+            throw new IllegalStateException("cannot find this host's name; set the identity explicitly with identity(...)");
+        }
+
+        private static Duration positive(Duration d, String what) {
+            Objects.requireNonNull(d, what);
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(what + " must be positive, got " + d);
+            }
+            return d;
+        }
+    }
+}

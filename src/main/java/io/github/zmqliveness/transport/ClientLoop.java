@@ -1,0 +1,649 @@
+package io.github.zmqliveness.transport;
+
+import io.github.zmqliveness.ClientEvent;
+import io.github.zmqliveness.ClientListener;
+import io.github.zmqliveness.Identity;
+import io.github.zmqliveness.Message;
+import io.github.zmqliveness.SendResult;
+import io.github.zmqliveness.liveness.Backoff;
+import io.github.zmqliveness.protocol.Command;
+import io.github.zmqliveness.protocol.MalformedCommandException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.zeromq.SocketType;
+import org.zeromq.ZContext;
+import org.zeromq.ZMQ;
+import zmq.Msg;
+import zmq.SocketBase;
+import zmq.ZError;
+import zmq.poll.PollItem;
+
+import java.io.IOException;
+import java.nio.channels.Selector;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The client's engine: one thread that alone owns the DEALER socket. It connects, says HELLO,
+ * waits for WELCOME, heartbeats, watches the server's silence, and on any failure closes the
+ * socket (dropping whatever the old connection still held) and, after a backoff with full jitter,
+ * opens a new one to the next endpoint. JeroMQ's own reconnect is off: every reconnect is a new
+ * socket, so nothing from an old connection can leak into a new session.
+ */
+public final class ClientLoop {
+    private static final Logger log = LoggerFactory.getLogger("io.github.zmqliveness.DealerClient");
+
+    /** How the client chooses the endpoint for the next attempt. */
+    public enum Failover {
+        /** Always start again from the first endpoint after a session ends; move on only on failures. */
+        IN_ORDER,
+        /** Move on to the next endpoint after every session or failure. */
+        ROUND_ROBIN
+    }
+
+    /** Immutable settings from the builder. */
+    public static final class Settings {
+        final Identity identity;
+        final List<String> endpoints;
+        final Failover failover;
+        final Duration heartbeatInterval;
+        final int liveness;
+        final Backoff backoff;
+        final Duration handshakeInterval;
+        final boolean resume;
+        final int maxQueuedMessages;
+        final long maxQueuedBytes;
+        final Duration messageTtl;
+        final int maxMessageSize;
+        final int receiveQueueCapacity;
+        final Duration closeTimeout;
+        final ClientListener listener;
+
+        @SuppressWarnings("checkstyle:ParameterNumber")
+        public Settings(Identity identity, List<String> endpoints, Failover failover, Duration heartbeatInterval, int liveness,
+                        Backoff backoff, Duration handshakeInterval, boolean resume, int maxQueuedMessages, long maxQueuedBytes,
+                        Duration messageTtl, int maxMessageSize, int receiveQueueCapacity, Duration closeTimeout,
+                        ClientListener listener) {
+            this.identity = identity;
+            this.endpoints = List.copyOf(endpoints);
+            this.failover = failover;
+            this.heartbeatInterval = heartbeatInterval;
+            this.liveness = liveness;
+            this.backoff = backoff;
+            this.handshakeInterval = handshakeInterval;
+            this.resume = resume;
+            this.maxQueuedMessages = maxQueuedMessages;
+            this.maxQueuedBytes = maxQueuedBytes;
+            this.messageTtl = messageTtl;
+            this.maxMessageSize = maxMessageSize;
+            this.receiveQueueCapacity = receiveQueueCapacity;
+            this.closeTimeout = closeTimeout;
+            this.listener = listener;
+        }
+    }
+
+    /** Where the client stands. */
+    public enum State { CONNECTING, READY, BACKOFF, STOPPED, CLOSED }
+
+    private static final class Out {
+        final byte[][] frames;
+        final long bytes;
+        final long expiresAt;
+
+        Out(byte[][] frames, long bytes, long expiresAt) {
+            this.frames = frames;
+            this.bytes = bytes;
+            this.expiresAt = expiresAt;
+        }
+    }
+
+    private final Settings settings;
+    private final byte[] instance = new byte[16];
+    private final Waker waker = new Waker();
+    private final ConcurrentLinkedQueue<Out> outbound = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger queuedCount = new AtomicInteger();
+    private final AtomicLong queuedBytes = new AtomicLong();
+    private final BlockingQueue<Message> inbound;
+    private final ConcurrentLinkedQueue<Boolean> disconnects = new ConcurrentLinkedQueue<>();
+    private final Counters counters = new Counters();
+    private final Map<String, AtomicLong> clientCounters = new LinkedHashMap<>();
+    private final RateLimitedLog badInput = new RateLimitedLog(log, 10, TimeUnit.SECONDS);
+    private final ExecutorService events;
+    private final Thread thread;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile boolean running = true;
+    private volatile State state = State.BACKOFF;
+    private volatile String currentEndpoint;
+    private volatile long session;
+
+    // loop thread only
+    private ZContext context;
+    private ZMQ.Socket socket;
+    private SocketBase base;
+    private Selector selector;
+    private int endpointIndex;
+    private int attempt;
+    private long epoch;
+    private long nextAttemptAt;
+    private long connectDeadline;
+    private long lastHeard;
+    private long lastHeartbeatSent;
+    private long intervalNanos;
+    private int liveness;
+    private boolean everConnected;
+    private Out head;
+
+    public ClientLoop(Settings settings) {
+        this.settings = settings;
+        new SecureRandom().nextBytes(instance);
+        this.inbound = new ArrayBlockingQueue<>(settings.receiveQueueCapacity);
+        this.intervalNanos = settings.heartbeatInterval.toNanos();
+        this.liveness = settings.liveness;
+        for (String k : new String[] {"sessions", "reconnects", "heartbeatsSent", "messagesSent", "messagesReceived",
+            "droppedQueueFull", "droppedExpired", "droppedStaleSession", "droppedTooLarge", "receivedMalformed", "serverSilent"}) {
+            clientCounters.put(k, new AtomicLong());
+        }
+        this.events = settings.listener == null ? null : new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "zmq-liveness-client-events");
+            t.setDaemon(true);
+            return t;
+        });
+        this.thread = new Thread(this::run, "zmq-liveness-client");
+        this.thread.setDaemon(true);
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    public State state() {
+        return state;
+    }
+
+    public String endpoint() {
+        return currentEndpoint;
+    }
+
+    public long session() {
+        return session;
+    }
+
+    public Map<String, Long> counters() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        clientCounters.forEach((k, v) -> m.put(k, v.get()));
+        m.put("queuedMessages", (long) queuedCount.get());
+        return m;
+    }
+
+    private void count(String key) {
+        clientCounters.get(key).incrementAndGet();
+    }
+
+    // ------------------------------------------------------------------ API (any thread)
+
+    public SendResult send(byte[][] frames, Duration ttl) {
+        State s = state;
+        if (!running || s == State.CLOSED) {
+            return SendResult.CLOSED;
+        }
+        if (s == State.STOPPED) {
+            return SendResult.QUARANTINED;
+        }
+        if (frames.length == 0) {
+            throw new IllegalArgumentException("a message needs at least one frame");
+        }
+        long size = 0;
+        for (byte[] f : frames) {
+            if (f == null) {
+                throw new IllegalArgumentException("frame is null; send an empty array for an empty frame");
+            }
+            size += f.length;
+        }
+        if (size > settings.maxMessageSize) {
+            count("droppedTooLarge");
+            return SendResult.TOO_LARGE;
+        }
+        if (queuedCount.incrementAndGet() > settings.maxQueuedMessages) {
+            queuedCount.decrementAndGet();
+            count("droppedQueueFull");
+            return SendResult.DROPPED_QUEUE_FULL;
+        }
+        if (queuedBytes.addAndGet(size) > settings.maxQueuedBytes) {
+            queuedBytes.addAndGet(-size);
+            queuedCount.decrementAndGet();
+            count("droppedQueueFull");
+            return SendResult.DROPPED_QUEUE_FULL;
+        }
+        long t = (ttl != null ? ttl : settings.messageTtl).toNanos();
+        outbound.add(new Out(frames, size, System.nanoTime() + t));
+        waker.wake();
+        return s == State.READY ? SendResult.QUEUED : SendResult.PARKED;
+    }
+
+    public Message receive(long timeout, TimeUnit unit) throws InterruptedException {
+        return running ? inbound.poll(timeout, unit) : inbound.poll();
+    }
+
+    public boolean isRunning() {
+        return running;
+    }
+
+    public void close() {
+        running = false;
+        waker.wake();
+        if (Thread.currentThread() != thread) {
+            try {
+                if (!stopped.await(settings.closeTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                    log.warn("client loop did not stop within {}", settings.closeTimeout);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (events != null) {
+            events.shutdown();
+            try {
+                events.awaitTermination(settings.closeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            events.shutdownNow();
+        }
+    }
+
+    // ------------------------------------------------------------------ the loop
+
+    private void run() {
+        try {
+            selector = Selector.open();
+            context = new ZContext(1);
+            context.setLinger(0);
+            nextAttemptAt = System.nanoTime();
+            while (running) {
+                long now = System.nanoTime();
+                if (socket == null && state != State.STOPPED && now >= nextAttemptAt) {
+                    connect(now);
+                }
+                long timeout = pollTimeoutMillis(now);
+                if (socket != null) {
+                    PollItem[] items = {new PollItem(base, ZMQ.Poller.POLLIN), new PollItem(waker.source(), ZMQ.Poller.POLLIN)};
+                    zmq.ZMQ.poll(selector, items, 2, timeout);
+                } else {
+                    PollItem[] items = {new PollItem(waker.source(), ZMQ.Poller.POLLIN)};
+                    zmq.ZMQ.poll(selector, items, 1, timeout);
+                }
+                waker.drain();
+                turn();
+            }
+        } catch (IOException | RuntimeException e) {
+            log.error("client {} failed; it is closed", settings.identity, e);
+        } finally {
+            boolean sayBye = state == State.READY;
+            state = State.CLOSED;
+            running = false;
+            if (sayBye && socket != null) {
+                writeNow(Command.bye().encode());
+                context.setLinger(200); // let the goodbye reach the wire
+            }
+            closeSocket();
+            if (context != null) {
+                context.close();
+            }
+            try {
+                if (selector != null) {
+                    selector.close();
+                }
+            } catch (IOException ignored) {
+                // closing
+            }
+            waker.close();
+            stopped.countDown();
+        }
+    }
+
+    private long pollTimeoutMillis(long now) {
+        long next;
+        if (socket == null) {
+            next = state == State.STOPPED ? now + TimeUnit.SECONDS.toNanos(1) : nextAttemptAt;
+        } else if (state == State.CONNECTING) {
+            next = connectDeadline;
+        } else {
+            next = Math.min(lastHeartbeatSent + intervalNanos, lastHeard + intervalNanos * liveness);
+        }
+        if (!outbound.isEmpty() && state == State.READY) {
+            next = Math.min(next, now + TimeUnit.MILLISECONDS.toNanos(10)); // a refused head is retried soon
+        }
+        return Math.max(0, Math.min(1000, TimeUnit.NANOSECONDS.toMillis(next - now) + 1));
+    }
+
+    private void turn() {
+        long now = System.nanoTime();
+        if (socket == null) {
+            expireQueued(now);
+            return;
+        }
+        if (!disconnects.isEmpty()) {
+            disconnects.clear();
+            lose(ClientEvent.Cause.CONNECTION_LOST, now, 0);
+            return;
+        }
+        receiveAll(now);
+        if (socket == null) {
+            return;
+        }
+        now = System.nanoTime();
+        if (state == State.CONNECTING && now >= connectDeadline) {
+            lose(ClientEvent.Cause.NO_WELCOME, now, 0);
+            return;
+        }
+        if (state == State.READY) {
+            if (now - lastHeard >= intervalNanos * liveness) {
+                count("serverSilent");
+                lose(ClientEvent.Cause.SERVER_SILENT, now, 0);
+                return;
+            }
+            if (now - lastHeartbeatSent >= intervalNanos) {
+                writeNow(Command.heartbeatFrame());
+                lastHeartbeatSent = now;
+                count("heartbeatsSent");
+            }
+            flush(now);
+        }
+    }
+
+    private void connect(long now) {
+        String endpoint = settings.endpoints.get(endpointIndex % settings.endpoints.size());
+        currentEndpoint = endpoint;
+        epoch++;
+        socket = context.createSocket(SocketType.DEALER);
+        base = socket.base();
+        socket.setIdentity(settings.identity.unsafeBytes());
+        socket.setLinger(0);
+        socket.setReconnectIVL(-1); // our reconnects, with our backoff, on a fresh socket
+        socket.setHandshakeIvl((int) settings.handshakeInterval.toMillis());
+        socket.setHeartbeatIvl((int) Math.max(1, settings.heartbeatInterval.toMillis()));
+        socket.setHeartbeatTimeout((int) Math.max(1, settings.heartbeatInterval.toMillis() / 2));
+        socket.setMaxMsgSize(settings.maxMessageSize + 64L);
+        socket.setImmediate(true);
+        // ZeroMQ sends HELLO as the very first message of the connection, before anything queued.
+        socket.setHelloMsg(Command.hello(instance, epoch, settings.resume ? Command.FLAG_RESUME : 0).encode());
+        base.setEventHook(ev -> {
+            if (ev.event == ZMQ.EVENT_DISCONNECTED) {
+                disconnects.add(Boolean.TRUE);
+                waker.wake();
+            }
+        }, ZMQ.EVENT_DISCONNECTED);
+        socket.connect(endpoint);
+        state = State.CONNECTING;
+        connectDeadline = now + Math.max(settings.handshakeInterval.toNanos() * 2, intervalNanos * liveness);
+        lastHeard = now;
+        if (everConnected || attempt > 0) {
+            count("reconnects");
+        }
+        log.debug("client {} connecting to {} (attempt {})", settings.identity, endpoint, attempt);
+    }
+
+    private void receiveAll(long now) {
+        for (int i = 0; i < 1024 && socket != null; i++) {
+            Msg first = base.recv(ZMQ.DONTWAIT);
+            if (first == null) {
+                if (base.errno() != ZError.EAGAIN && running) {
+                    log.debug("client receive failed with errno {}", base.errno());
+                }
+                return;
+            }
+            List<byte[]> frames = new ArrayList<>(2);
+            frames.add(first.data());
+            Msg m = first;
+            while (m.hasMore()) {
+                m = base.recv(0);
+                if (m == null) {
+                    break;
+                }
+                frames.add(m.data());
+            }
+            lastHeard = now;
+            onMessage(frames, now);
+        }
+    }
+
+    private void onMessage(List<byte[]> frames, long now) {
+        byte[] head0 = frames.get(0);
+        if (!Command.looksLikeCommand(head0)) {
+            deliver(frames);
+            return;
+        }
+        Command c;
+        try {
+            c = Command.decode(head0);
+        } catch (MalformedCommandException e) {
+            count("receivedMalformed");
+            badInput.warn("malformed", now, "client {} ignored a malformed command from {}: {}", settings.identity, currentEndpoint, e.getMessage());
+            return;
+        }
+        switch (c.type()) {
+            case WELCOME:
+                onWelcome(c, now);
+                break;
+            case HEARTBEAT:
+                break; // lastHeard already moved
+            case DISCONNECT:
+                onDisconnect(c, now);
+                break;
+            case DATA:
+                if (frames.size() < 2) {
+                    count("receivedMalformed");
+                    badInput.warn("malformed", now, "client {} ignored a DATA command without payload", settings.identity);
+                } else {
+                    deliver(frames.subList(1, frames.size()));
+                }
+                break;
+            default:
+                count("receivedMalformed");
+                badInput.warn("malformed", now, "client {} ignored a {} command: only clients send it", settings.identity, c.type());
+        }
+    }
+
+    private void onWelcome(Command c, long now) {
+        if (c.intervalMillis() > 0) {
+            intervalNanos = TimeUnit.MILLISECONDS.toNanos(c.intervalMillis()); // the server's rules win
+        }
+        if (c.liveness() > 0) {
+            liveness = c.liveness();
+        }
+        boolean resumed = (c.flags() & Command.FLAG_RESUMED) != 0;
+        boolean rejoin = everConnected;
+        session = c.session();
+        if (rejoin && !settings.resume) {
+            dropQueued(); // start clean: nothing queued before the rejoin is sent
+        }
+        everConnected = true;
+        attempt = 0;
+        state = State.READY;
+        lastHeartbeatSent = now;
+        count("sessions");
+        publish(new ClientEvent(rejoin ? ClientEvent.Type.REJOINED : ClientEvent.Type.CONNECTED, currentEndpoint, session, resumed,
+                null, null, null, Instant.now()));
+        flush(now);
+    }
+
+    private void onDisconnect(Command c, long now) {
+        ClientEvent.Reason reason = ClientEvent.Reason.valueOf(c.reason().name());
+        Duration retryAfter = Duration.ofMillis(Math.max(0, c.retryAfterMillis()));
+        publish(new ClientEvent(ClientEvent.Type.TOLD_TO_LEAVE, currentEndpoint, session, false, null, reason, retryAfter, Instant.now()));
+        if (!c.reason().retry) {
+            log.error("client {}: server {} says {} ({}); stopping: give this client an identity no other client uses",
+                    settings.identity, currentEndpoint, reason, c.text());
+            closeSocket();
+            state = State.STOPPED;
+            dropQueued();
+            publish(new ClientEvent(ClientEvent.Type.STOPPED, currentEndpoint, session, false, null, reason, null, Instant.now()));
+            return;
+        }
+        log.info("client {}: server {} asked it to leave ({}: {}); back in at least {}", settings.identity, currentEndpoint, reason,
+                c.text(), retryAfter);
+        lose(ClientEvent.Cause.SERVER_DISCONNECT, now, retryAfter.toNanos());
+    }
+
+    /** The session or attempt failed: drop the socket and everything it held, and plan the next attempt. */
+    private void lose(ClientEvent.Cause cause, long now, long atLeastNanos) {
+        boolean wasReady = state == State.READY;
+        closeSocket();
+        state = State.BACKOFF;
+        if (wasReady) {
+            publish(new ClientEvent(ClientEvent.Type.DISCONNECTED, currentEndpoint, session, false, cause, null, null, Instant.now()));
+        }
+        if (wasReady && settings.failover == Failover.IN_ORDER) {
+            endpointIndex = 0; // go back to the preferred endpoint first
+        } else {
+            endpointIndex++;
+        }
+        // The first retry after a working session is quick (a restart is usually short); failures back off.
+        long delay = Math.max(atLeastNanos, settings.backoff.delayNanos(attempt, ThreadLocalRandom.current()::nextDouble));
+        attempt++;
+        nextAttemptAt = now + delay;
+        log.debug("client {} lost {} ({}); next attempt in {} ms", settings.identity, currentEndpoint, cause,
+                TimeUnit.NANOSECONDS.toMillis(delay));
+    }
+
+    private void closeSocket() {
+        if (socket == null) {
+            return;
+        }
+        try {
+            base.setEventHook(null, 0);
+        } catch (RuntimeException ignored) {
+            // already closing
+        }
+        context.destroySocket(socket);
+        socket = null;
+        base = null;
+        disconnects.clear();
+    }
+
+    private void deliver(List<byte[]> frames) {
+        count("messagesReceived");
+        Message m = new Message(settings.identity, frames, currentEndpoint);
+        if (!inbound.offer(m)) {
+            badInput.warn("inbound-full", System.nanoTime(), "client {}: receive queue full ({} messages); dropping a message "
+                    + "from {}: call receive() faster or raise receiveQueueCapacity", settings.identity, settings.receiveQueueCapacity,
+                    currentEndpoint);
+        }
+    }
+
+    // ------------------------------------------------------------------ outbound
+
+    private void flush(long now) {
+        while (socket != null && state == State.READY) {
+            Out o = head != null ? head : outbound.poll();
+            if (o == null) {
+                return;
+            }
+            head = null;
+            if (o.expiresAt <= now) {
+                release(o);
+                count("droppedExpired");
+                continue;
+            }
+            if (!write(o)) {
+                head = o;
+                return;
+            }
+            release(o);
+            count("messagesSent");
+        }
+    }
+
+    private boolean write(Out o) {
+        byte[][] frames = o.frames;
+        int flags = ZMQ.DONTWAIT;
+        if (Command.looksLikeCommand(frames[0])) {
+            if (!base.send(new Msg(Command.dataFrame()), ZMQ.SNDMORE | flags)) {
+                return false;
+            }
+            flags = 0;
+        }
+        for (int i = 0; i < frames.length; i++) {
+            boolean last = i == frames.length - 1;
+            if (!base.send(new Msg(frames[i]), (last ? 0 : ZMQ.SNDMORE) | (i == 0 ? flags : 0))) {
+                return false; // only the first frame can be refused
+            }
+        }
+        return true;
+    }
+
+    private void writeNow(byte[] command) {
+        if (base != null) {
+            base.send(new Msg(command), ZMQ.DONTWAIT);
+        }
+    }
+
+    private void release(Out o) {
+        queuedCount.decrementAndGet();
+        queuedBytes.addAndGet(-o.bytes);
+    }
+
+    /** Drops everything queued: messages meant for a session that is over. */
+    private void dropQueued() {
+        if (head != null) {
+            release(head);
+            head = null;
+            count("droppedStaleSession");
+        }
+        Out o;
+        while ((o = outbound.poll()) != null) {
+            release(o);
+            count("droppedStaleSession");
+        }
+    }
+
+    private void expireQueued(long now) {
+        if (head != null && head.expiresAt <= now) {
+            release(head);
+            head = null;
+            count("droppedExpired");
+        }
+        Out first = outbound.peek();
+        while (first != null && first.expiresAt <= now) {
+            if (outbound.remove(first)) {
+                release(first);
+                count("droppedExpired");
+            }
+            first = outbound.peek();
+        }
+    }
+
+    private void publish(ClientEvent e) {
+        log.debug("client {}: {}", settings.identity, e);
+        if (events == null) {
+            return;
+        }
+        try {
+            events.execute(() -> {
+                try {
+                    settings.listener.onEvent(e);
+                } catch (RuntimeException ex) {
+                    log.warn("client listener threw on {}; later events are still delivered", e, ex);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException ignored) {
+            // closing
+        }
+    }
+}

@@ -1,0 +1,270 @@
+package io.github.zmqliveness;
+
+import io.github.zmqliveness.cli.TcpProxy;
+import io.github.zmqliveness.protocol.Command;
+import io.github.zmqliveness.support.Dealers;
+import io.github.zmqliveness.support.EventRecorder;
+import io.github.zmqliveness.transport.ClientLoop;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.zeromq.SocketType;
+import org.zeromq.ZContext;
+import org.zeromq.ZMQ;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** DealerClient against LivenessRouter: reconnect, rejoin, failover, and no stale messages. */
+class DealerClientTest {
+    private static final Duration INTERVAL = Duration.ofMillis(300);
+
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final BlockingQueue<ClientEvent> clientEvents = new LinkedBlockingQueue<>();
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (int i = closeables.size() - 1; i >= 0; i--) {
+            closeables.get(i).close();
+        }
+    }
+
+    private <T extends AutoCloseable> T keep(T c) {
+        closeables.add(c);
+        return c;
+    }
+
+    private LivenessRouter router(String endpoint, EventRecorder events) {
+        return keep(LivenessRouter.builder().bind(endpoint).heartbeatInterval(INTERVAL).liveness(3).listener(events)
+                .resumeWindow(Duration.ofSeconds(10)).build());
+    }
+
+    private DealerClient.Builder client(String identity, String... endpoints) {
+        return DealerClient.builder().identity(identity).connect(endpoints).heartbeat(INTERVAL, 3)
+                .backoff(Duration.ofMillis(50), Duration.ofMillis(500), 2).listener(clientEvents::add);
+    }
+
+    private ClientEvent awaitClient(ClientEvent.Type type, Duration atMost) throws InterruptedException {
+        long deadline = System.nanoTime() + atMost.toNanos();
+        ClientEvent e;
+        while ((e = clientEvents.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) != null) {
+            if (e.type() == type) {
+                return e;
+            }
+        }
+        throw new AssertionError("no " + type + " event within " + atMost);
+    }
+
+    private static String text(Message m) {
+        return new String(m.first(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void clientJoinsWithItsIdentityAndTalksToTheRouter() throws Exception {
+        EventRecorder events = new EventRecorder();
+        LivenessRouter router = router("tcp://127.0.0.1:*", events);
+        DealerClient client = keep(client("host-a", router.endpoints().get(0)).build());
+        ClientEvent connected = awaitClient(ClientEvent.Type.CONNECTED, Duration.ofSeconds(10));
+        assertTrue(connected.session() > 0);
+        assertEquals(ClientLoop.State.READY, client.state());
+        PeerSnapshot row = router.peer(Identity.of("host-a")).orElseThrow();
+        assertTrue(row.heartbeating(), "the router holds it to heartbeat deadlines");
+
+        assertEquals(SendResult.QUEUED, client.send("hello".getBytes()));
+        Message m = router.receive(Duration.ofSeconds(5));
+        assertNotNull(m);
+        assertEquals("hello", text(m));
+        router.send(m.identity(), "world".getBytes());
+        assertEquals("world", text(client.receive(Duration.ofSeconds(5))));
+
+        // Quiet for many intervals: heartbeats keep it alive on both sides.
+        await().during(Duration.ofMillis(INTERVAL.toMillis() * 6)).atMost(Duration.ofSeconds(5))
+                .until(() -> client.state() == ClientLoop.State.READY && events.count(PeerEvent.Type.EVICTED, Identity.of("host-a")) == 0);
+
+        client.close();
+        assertEquals(EvictReason.BYE, events.awaitType(PeerEvent.Type.LEFT, Identity.of("host-a"), 0, Duration.ofSeconds(5)).event.reason());
+    }
+
+    @Test
+    void routerRestartIsSurvivedAndEveryClientRejoinsUnderItsIdentity() throws Exception {
+        EventRecorder events = new EventRecorder();
+        LivenessRouter router = router("tcp://127.0.0.1:*", events);
+        String endpoint = router.endpoints().get(0);
+        List<DealerClient> clients = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            clients.add(keep(client("host-" + i, endpoint).build()));
+        }
+        await().atMost(Duration.ofSeconds(15)).until(() -> router.peerCount() == 10);
+        router.close();
+        long restartedAt = System.nanoTime();
+        EventRecorder events2 = new EventRecorder();
+        LivenessRouter router2 = router(endpoint, events2);
+        await().atMost(Duration.ofSeconds(20)).until(() -> router2.peerCount() == 10);
+        System.out.println("10 clients rejoined " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartedAt) + " ms after the restart");
+        for (DealerClient c : clients) {
+            assertEquals(SendResult.QUEUED, c.send(("after restart from " + c.identity()).getBytes()));
+        }
+        for (int i = 0; i < 10; i++) {
+            assertNotNull(router2.receive(Duration.ofSeconds(5)), "traffic resumes");
+        }
+    }
+
+    @Test
+    void frozenLinkIsDetectedWithinTheBoundAndTheClientRejoinsWhenItComesBack() throws Exception {
+        EventRecorder events = new EventRecorder();
+        LivenessRouter router = router("tcp://127.0.0.1:*", events);
+        TcpProxy proxy = keep(TcpProxy.to(router.endpoints().get(0)));
+        DealerClient client = keep(client("roamer", proxy.endpoint()).build());
+        awaitClient(ClientEvent.Type.CONNECTED, Duration.ofSeconds(10));
+        proxy.freeze();
+        long frozenAt = System.nanoTime();
+        ClientEvent lost = awaitClient(ClientEvent.Type.DISCONNECTED, Duration.ofSeconds(10));
+        long detect = System.nanoTime() - frozenAt;
+        assertTrue(detect <= INTERVAL.toNanos() * 4, "detected after " + TimeUnit.NANOSECONDS.toMillis(detect) + " ms");
+        assertTrue(lost.cause() == ClientEvent.Cause.CONNECTION_LOST || lost.cause() == ClientEvent.Cause.SERVER_SILENT, lost.toString());
+        proxy.thaw();
+        ClientEvent back = awaitClient(ClientEvent.Type.REJOINED, Duration.ofSeconds(15));
+        assertEquals(proxy.endpoint(), back.endpoint());
+        assertEquals(SendResult.QUEUED, client.send("back".getBytes()));
+        Message m;
+        do {
+            m = router.receive(Duration.ofSeconds(5));
+            assertNotNull(m);
+        } while (!text(m).equals("back"));
+    }
+
+    @Test
+    void newInstanceReceivesOnlyMessagesSentAfterItRejoined() throws Exception {
+        EventRecorder events = new EventRecorder();
+        Identity id = Identity.of("restarter");
+        LivenessRouter router = router("tcp://127.0.0.1:*", events);
+        TcpProxy proxy = keep(TcpProxy.to(router.endpoints().get(0)));
+        DealerClient first = client("restarter", proxy.endpoint()).build();
+        awaitClient(ClientEvent.Type.CONNECTED, Duration.ofSeconds(10));
+        proxy.freeze(); // the client's host vanishes without a FIN
+        events.awaitEvicted(id, 0, Duration.ofSeconds(10));
+        for (int i = 0; i < 3; i++) {
+            assertEquals(SendResult.PARKED, router.send(id, ("for the old life " + i).getBytes()));
+        }
+        first.close(); // that process is gone for good
+
+        DealerClient second = keep(client("restarter", router.endpoints().get(0)).build()); // restarted: a new instance
+        awaitClient(ClientEvent.Type.CONNECTED, Duration.ofSeconds(10));
+        assertEquals(SendResult.QUEUED, router.send(id, "for the new life".getBytes()));
+        Message m = second.receive(Duration.ofSeconds(5));
+        assertNotNull(m);
+        assertEquals("for the new life", text(m));
+        assertNull(second.receive(Duration.ofMillis(300)), "nothing from the previous instance");
+        assertEquals(3, router.stats().get("droppedStaleSession"));
+    }
+
+    @Test
+    void sameInstanceResumesAndGetsParkedMessagesOnceInOrderButNeverExpiredOnes() throws Exception {
+        EventRecorder events = new EventRecorder();
+        Identity id = Identity.of("napper");
+        LivenessRouter router = router("tcp://127.0.0.1:*", events);
+        TcpProxy proxy = keep(TcpProxy.to(router.endpoints().get(0)));
+        DealerClient client = keep(client("napper", proxy.endpoint()).resume(true).build());
+        awaitClient(ClientEvent.Type.CONNECTED, Duration.ofSeconds(10));
+        proxy.freeze();
+        events.awaitEvicted(id, 0, Duration.ofSeconds(10));
+        awaitClient(ClientEvent.Type.DISCONNECTED, Duration.ofSeconds(10));
+        assertEquals(SendResult.PARKED, router.send(id, "one".getBytes()));
+        // 1 ms to live: the link is still frozen, so it cannot be delivered in time
+        assertEquals(SendResult.PARKED, router.send(id, Duration.ofMillis(1), "stale".getBytes()));
+        assertEquals(SendResult.PARKED, router.send(id, "two".getBytes()));
+        proxy.thaw();
+        ClientEvent back = awaitClient(ClientEvent.Type.REJOINED, Duration.ofSeconds(15));
+        assertTrue(back.resumed(), "the server resumed the session");
+        assertEquals("one", text(client.receive(Duration.ofSeconds(5))));
+        assertEquals("two", text(client.receive(Duration.ofSeconds(5))));
+        assertNull(client.receive(Duration.ofMillis(300)), "each parked message once, the expired one never");
+        assertEquals(1, router.stats().get("droppedExpired"));
+        assertEquals(1, router.stats().get("sessionsResumed"));
+    }
+
+    @Test
+    void startingCleanDropsWhatWasParked() throws Exception {
+        EventRecorder events = new EventRecorder();
+        Identity id = Identity.of("fresh");
+        LivenessRouter router = router("tcp://127.0.0.1:*", events);
+        TcpProxy proxy = keep(TcpProxy.to(router.endpoints().get(0)));
+        DealerClient client = keep(client("fresh", proxy.endpoint()).resume(false).build());
+        awaitClient(ClientEvent.Type.CONNECTED, Duration.ofSeconds(10));
+        proxy.freeze();
+        events.awaitEvicted(id, 0, Duration.ofSeconds(10));
+        assertEquals(SendResult.PARKED, router.send(id, "old".getBytes()));
+        proxy.thaw();
+        ClientEvent back = awaitClient(ClientEvent.Type.REJOINED, Duration.ofSeconds(15));
+        assertTrue(!back.resumed());
+        router.send(id, "new".getBytes());
+        assertEquals("new", text(client.receive(Duration.ofSeconds(5))));
+        assertEquals(1, router.stats().get("droppedStaleSession"));
+    }
+
+    @Test
+    void twoClientsWithOneIdentityAreReportedAndStopInsteadOfFlapping() throws Exception {
+        EventRecorder events = new EventRecorder();
+        LivenessRouter router = router("tcp://127.0.0.1:*", events);
+        BlockingQueue<ClientEvent> other = new LinkedBlockingQueue<>();
+        DealerClient a = keep(client("twin", router.endpoints().get(0)).build());
+        DealerClient b = keep(DealerClient.builder().identity("twin").connect(router.endpoints().get(0)).heartbeat(INTERVAL, 3)
+                .backoff(Duration.ofMillis(50), Duration.ofMillis(500), 2).listener(other::add).build());
+        events.awaitType(PeerEvent.Type.CONFLICT, Identity.of("twin"), 0, Duration.ofSeconds(15));
+        await().atMost(Duration.ofSeconds(15)).until(() -> a.state() == ClientLoop.State.STOPPED && b.state() == ClientLoop.State.STOPPED);
+        assertEquals(SendResult.QUARANTINED, a.send("x".getBytes()));
+        long takeovers = events.count(PeerEvent.Type.TOOK_OVER, Identity.of("twin"));
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(2))
+                .until(() -> events.count(PeerEvent.Type.TOOK_OVER, Identity.of("twin")) == takeovers);
+    }
+
+    @Test
+    void clientFailsOverToTheSecondEndpointWhenTheFirstIsDead() throws Exception {
+        EventRecorder events = new EventRecorder();
+        LivenessRouter router = router("tcp://127.0.0.1:*", events);
+        String dead;
+        try (LivenessRouter gone = LivenessRouter.builder().bind("tcp://127.0.0.1:*").build()) {
+            dead = gone.endpoints().get(0); // a port nobody listens on any more
+        }
+        DealerClient client = keep(client("failover", dead, router.endpoints().get(0)).build());
+        ClientEvent connected = awaitClient(ClientEvent.Type.CONNECTED, Duration.ofSeconds(15));
+        assertEquals(router.endpoints().get(0), connected.endpoint());
+        assertTrue(router.peer(Identity.of("failover")).isPresent());
+    }
+
+    @Test
+    void malformedFramesFromTheServerAreCountedAndIgnored() throws Exception {
+        try (ZContext ctx = Dealers.context()) {
+            ZMQ.Socket fake = ctx.createSocket(SocketType.ROUTER);
+            int port = fake.bindToRandomPort("tcp://127.0.0.1");
+            DealerClient client = keep(client("victim", "tcp://127.0.0.1:" + port).build());
+            byte[] id = fake.recv(); // identity frame of the HELLO
+            assertTrue(Command.isHello(fake.recv()));
+            send(fake, id, Command.welcome(7, 300, 3, 0).encode());
+            awaitClient(ClientEvent.Type.CONNECTED, Duration.ofSeconds(5));
+            send(fake, id, new byte[] {(byte) 0xFF, 'Z', 'L', 1, '?'});
+            send(fake, id, new byte[] {(byte) 0xFF, 'Z', 'L', 2, 'P'});
+            send(fake, id, Command.hello(new byte[16], 1, 0).encode()); // a client-only command
+            send(fake, id, "real data".getBytes());
+            assertEquals("real data", text(client.receive(Duration.ofSeconds(5))));
+            assertEquals(3L, client.counters().get("receivedMalformed"));
+            assertEquals(ClientLoop.State.READY, client.state());
+            client.close();
+        }
+    }
+
+    private static void send(ZMQ.Socket router, byte[] id, byte[] frame) {
+        router.sendMore(id);
+        router.send(frame);
+    }
+}
