@@ -25,6 +25,8 @@ public final class ClientEvent {
         SERVER_SILENT,
         /** The TCP connection closed (the server closed it, or ZeroMQ's heartbeat found it dead). */
         CONNECTION_LOST,
+        /** The TCP connect failed (refused, unreachable). */
+        CONNECT_FAILED,
         /** No WELCOME came in time after connecting. */
         NO_WELCOME,
         /** The server sent DISCONNECT. */

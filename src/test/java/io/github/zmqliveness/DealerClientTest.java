@@ -243,6 +243,26 @@ class DealerClientTest {
     }
 
     @Test
+    void aClientFacingADeadServerBacksOffInsteadOfSpinning() throws Exception {
+        String dead;
+        try (LivenessRouter gone = LivenessRouter.builder().bind("tcp://127.0.0.1:*").build()) {
+            dead = gone.endpoints().get(0);
+        }
+        com.sun.management.OperatingSystemMXBean os =
+                (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        DealerClient client = keep(DealerClient.builder().identity("patient").connect(dead)
+                .backoff(Duration.ofMillis(50), Duration.ofMillis(400), 2).build());
+        long cpuBefore = os.getProcessCpuTime();
+        long wallBefore = System.nanoTime();
+        await().atMost(Duration.ofSeconds(10)).until(() -> client.counters().get("reconnects") >= 5);
+        await().pollDelay(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> client.state() != ClientLoop.State.READY);
+        long cpu = os.getProcessCpuTime() - cpuBefore;
+        long wall = System.nanoTime() - wallBefore;
+        // JeroMQ retries a refused connect in a tight loop when its reconnect interval is -1; the client must not.
+        assertTrue(cpu < wall / 2, "the process used " + cpu / 1_000_000 + " ms of CPU in " + wall / 1_000_000 + " ms");
+    }
+
+    @Test
     void malformedFramesFromTheServerAreCountedAndIgnored() throws Exception {
         try (ZContext ctx = Dealers.context()) {
             ZMQ.Socket fake = ctx.createSocket(SocketType.ROUTER);

@@ -120,6 +120,7 @@ public final class ClientLoop {
     private final AtomicInteger queuedCount = new AtomicInteger();
     private final AtomicLong queuedBytes = new AtomicLong();
     private final BlockingQueue<Message> inbound;
+    /** Connection failures from JeroMQ's I/O thread: true for a lost connection, false for a failed connect. */
     private final ConcurrentLinkedQueue<Boolean> disconnects = new ConcurrentLinkedQueue<>();
     private final Counters counters = new Counters();
     private final Map<String, AtomicLong> clientCounters = new LinkedHashMap<>();
@@ -339,8 +340,9 @@ public final class ClientLoop {
             return;
         }
         if (!disconnects.isEmpty()) {
+            boolean wasConnected = disconnects.contains(Boolean.TRUE);
             disconnects.clear();
-            lose(ClientEvent.Cause.CONNECTION_LOST, now, 0);
+            lose(wasConnected ? ClientEvent.Cause.CONNECTION_LOST : ClientEvent.Cause.CONNECT_FAILED, now, 0);
             return;
         }
         receiveAll(now);
@@ -375,7 +377,9 @@ public final class ClientLoop {
         base = socket.base();
         socket.setIdentity(settings.identity.unsafeBytes());
         socket.setLinger(0);
-        socket.setReconnectIVL(-1); // our reconnects, with our backoff, on a fresh socket
+        // Our reconnects, with our backoff, on a fresh socket. Not -1: JeroMQ 0.6.0 then retries a refused
+        // connect in a tight loop on its I/O thread. The first failed attempt (CONNECT_RETRIED) ends this socket.
+        socket.setReconnectIVL((int) Math.max(100, settings.handshakeInterval.toMillis()));
         socket.setHandshakeIvl((int) settings.handshakeInterval.toMillis());
         socket.setHeartbeatIvl((int) Math.max(1, settings.heartbeatInterval.toMillis()));
         socket.setHeartbeatTimeout((int) Math.max(1, settings.heartbeatInterval.toMillis() / 2));
@@ -384,11 +388,9 @@ public final class ClientLoop {
         // ZeroMQ sends HELLO as the very first message of the connection, before anything queued.
         socket.setHelloMsg(Command.hello(instance, epoch, settings.resume ? Command.FLAG_RESUME : 0).encode());
         base.setEventHook(ev -> {
-            if (ev.event == ZMQ.EVENT_DISCONNECTED) {
-                disconnects.add(Boolean.TRUE);
-                waker.wake();
-            }
-        }, ZMQ.EVENT_DISCONNECTED);
+            disconnects.add(ev.event == ZMQ.EVENT_DISCONNECTED);
+            waker.wake();
+        }, ZMQ.EVENT_DISCONNECTED | ZMQ.EVENT_CONNECT_RETRIED);
         socket.connect(endpoint);
         state = State.CONNECTING;
         connectDeadline = now + Math.max(settings.handshakeInterval.toNanos() * 2, intervalNanos * liveness);
