@@ -682,8 +682,9 @@ public final class RouterLoop {
         }
         if (identity.isGenerated()) {
             counters.inc(Counter.RECEIVED_ANONYMOUS);
-            badInput.warn("anonymous", now, "peer at {} set no routing id, so ZeroMQ named it {}: it cannot be "
-                    + "recognised when it reconnects; set ZMQ_ROUTING_ID on the DEALER", address, identity);
+            badInput.warn("anonymous", now, "peer at {} has routing id {}, which starts with the reserved byte 0x00 (it set "
+                    + "none, so ZeroMQ made one up, or it chose a reserved one): it is served, but cannot be recognised when it "
+                    + "reconnects; set a ZMQ_ROUTING_ID that does not start with 0x00 on the DEALER", address, identity);
         }
         byte[] head = frames.get(0);
         boolean hello = Command.isHello(head);
