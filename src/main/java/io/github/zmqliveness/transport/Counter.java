@@ -41,7 +41,8 @@ public enum Counter {
     RECEIVED_ANONYMOUS("receivedAnonymous"),
     HANDOVER_LEFTOVERS("handoverLeftovers"),
     HANDLER_ERRORS("handlerErrors"),
-    LISTENER_ERRORS("listenerErrors");
+    LISTENER_ERRORS("listenerErrors"),
+    LOOP_ERRORS("loopErrors");
 
     public final String key;
 

@@ -360,7 +360,14 @@ public final class RouterLoop {
                     zmq.ZMQ.poll(selector, items, 2, timeout);
                 }
                 waker.drain();
-                more = turn();
+                try {
+                    more = turn();
+                } catch (RuntimeException e) {
+                    // A bug of ours must not take every peer down with it: count it, say it, go on.
+                    counters.inc(Counter.LOOP_ERRORS);
+                    badInput.warn("loop", System.nanoTime(), "router loop turn failed; carrying on (please report this)", e);
+                    more = false;
+                }
             }
         } catch (RuntimeException | Error e) {
             log.error("router loop failed; the router is closed and every peer is disconnected", e);
