@@ -159,11 +159,8 @@ public final class DealerClient implements AutoCloseable {
 
         /** Heartbeat interval and liveness used until the server's WELCOME says otherwise (default 1 s x 3). */
         public Builder heartbeat(Duration interval, int liveness) {
-            this.heartbeatInterval = positive(interval, "heartbeat interval");
-            if (liveness < 1 || liveness > 255) {
-                throw new IllegalArgumentException("liveness must be 1 to 255 intervals, got " + liveness);
-            }
-            this.liveness = liveness;
+            this.heartbeatInterval = Checks.positive(interval, "heartbeat interval");
+            this.liveness = Checks.liveness(liveness);
             return this;
         }
 
@@ -178,7 +175,7 @@ public final class DealerClient implements AutoCloseable {
 
         /** Time allowed for the ZMTP handshake (default 1 s: a connect into a black hole otherwise stalls 30 s). */
         public Builder handshakeInterval(Duration interval) {
-            this.handshakeInterval = positive(interval, "handshake interval");
+            this.handshakeInterval = Checks.positive(interval, "handshake interval");
             return this;
         }
 
@@ -190,8 +187,9 @@ public final class DealerClient implements AutoCloseable {
 
         /** Limits of what is queued for the server (default 1,000 messages, 16 MiB). */
         public Builder queueLimits(int messages, long bytes) {
-            if (messages < 1 || bytes < 1) {
-                throw new IllegalArgumentException("queue limits must be positive");
+            Checks.positive(messages, "queue limit (messages)");
+            if (bytes < 1) {
+                throw new IllegalArgumentException("queue limit (bytes) must be positive, got " + bytes);
             }
             this.maxQueuedMessages = messages;
             this.maxQueuedBytes = bytes;
@@ -200,28 +198,24 @@ public final class DealerClient implements AutoCloseable {
 
         /** How long a queued message may wait for a session (default 30 s). */
         public Builder messageTtl(Duration ttl) {
-            this.messageTtl = positive(ttl, "message time to live");
+            this.messageTtl = Checks.positive(ttl, "message time to live");
             return this;
         }
 
         public Builder maxMessageSize(int bytes) {
-            if (bytes < 1) {
-                throw new IllegalArgumentException("max message size must be positive");
-            }
+            Checks.positive(bytes, "max message size");
             this.maxMessageSize = bytes;
             return this;
         }
 
         public Builder receiveQueueCapacity(int messages) {
-            if (messages < 1) {
-                throw new IllegalArgumentException("receive queue capacity must be positive");
-            }
+            Checks.positive(messages, "receive queue capacity");
             this.receiveQueueCapacity = messages;
             return this;
         }
 
         public Builder closeTimeout(Duration timeout) {
-            this.closeTimeout = positive(timeout, "close timeout");
+            this.closeTimeout = Checks.positive(timeout, "close timeout");
             return this;
         }
 
@@ -257,12 +251,5 @@ public final class DealerClient implements AutoCloseable {
             throw new IllegalStateException("cannot find this host's name; set the identity explicitly with identity(...)");
         }
 
-        private static Duration positive(Duration d, String what) {
-            Objects.requireNonNull(d, what);
-            if (d.isNegative() || d.isZero()) {
-                throw new IllegalArgumentException(what + " must be positive, got " + d);
-            }
-            return d;
-        }
     }
 }

@@ -213,7 +213,7 @@ public final class LivenessRouter implements AutoCloseable {
          * interval, and it is also the ZMTP PING interval unless {@link #transportHeartbeat(Duration, Duration)} says otherwise.
          */
         public Builder heartbeatInterval(Duration interval) {
-            this.heartbeatInterval = positive(interval, "heartbeat interval");
+            this.heartbeatInterval = Checks.positive(interval, "heartbeat interval");
             return this;
         }
 
@@ -222,10 +222,7 @@ public final class LivenessRouter implements AutoCloseable {
          * {@code interval x liveness} plus one interval.
          */
         public Builder liveness(int liveness) {
-            if (liveness < 1 || liveness > 255) {
-                throw new IllegalArgumentException("liveness must be 1 to 255 intervals, got " + liveness);
-            }
-            this.liveness = liveness;
+            this.liveness = Checks.liveness(liveness);
             return this;
         }
 
@@ -242,8 +239,8 @@ public final class LivenessRouter implements AutoCloseable {
          * and the timeout half of it.
          */
         public Builder transportHeartbeat(Duration interval, Duration timeout) {
-            positive(interval, "transport heartbeat interval");
-            positive(timeout, "transport heartbeat timeout");
+            Checks.positive(interval, "transport heartbeat interval");
+            Checks.positive(timeout, "transport heartbeat timeout");
             if (timeout.compareTo(interval) >= 0) {
                 throw new IllegalArgumentException("transport heartbeat timeout " + timeout + " must be shorter than its interval "
                         + interval + ": with timeout >= interval JeroMQ 0.6.0 often never detects a dead peer; use at most interval / 2");
@@ -256,14 +253,14 @@ public final class LivenessRouter implements AutoCloseable {
 
         /** How long a new connection may take to complete the ZMTP handshake (default 5 s). */
         public Builder handshakeInterval(Duration interval) {
-            this.handshakeInterval = positive(interval, "handshake interval");
+            this.handshakeInterval = Checks.positive(interval, "handshake interval");
             return this;
         }
 
         /** TCP keepalive on accepted connections (default on, first probe after 60 s idle): a backstop below ZMTP. */
         public Builder tcpKeepAlive(boolean enabled, Duration idle) {
             this.tcpKeepAlive = enabled;
-            this.tcpKeepAliveIdle = positive(idle, "keepalive idle time");
+            this.tcpKeepAliveIdle = Checks.positive(idle, "keepalive idle time");
             return this;
         }
 
@@ -272,9 +269,7 @@ public final class LivenessRouter implements AutoCloseable {
          * ZeroMQ drop the connection before allocating it; a message whose frames add up to more is dropped and counted.
          */
         public Builder maxMessageSize(int bytes) {
-            if (bytes < 1) {
-                throw new IllegalArgumentException("max message size must be positive, got " + bytes);
-            }
+            Checks.positive(bytes, "max message size");
             this.maxMessageSize = bytes;
             return this;
         }
@@ -285,8 +280,9 @@ public final class LivenessRouter implements AutoCloseable {
          * own pipe holds up to {@link #sendHighWaterMark} more.
          */
         public Builder queueLimits(int messages, long bytes) {
-            if (messages < 1 || bytes < 1) {
-                throw new IllegalArgumentException("queue limits must be positive, got " + messages + " messages, " + bytes + " bytes");
+            Checks.positive(messages, "queue limit (messages)");
+            if (bytes < 1) {
+                throw new IllegalArgumentException("queue limit (bytes) must be positive, got " + bytes);
             }
             this.maxQueuedMessages = messages;
             this.maxQueuedBytes = bytes;
@@ -295,24 +291,20 @@ public final class LivenessRouter implements AutoCloseable {
 
         /** How long a sent message may wait for its peer's pipe before it is dropped (default 30 s). */
         public Builder messageTtl(Duration ttl) {
-            this.messageTtl = positive(ttl, "message time to live");
+            this.messageTtl = Checks.positive(ttl, "message time to live");
             return this;
         }
 
         /** ZeroMQ's per-peer send high-water mark (default 1000 messages). */
         public Builder sendHighWaterMark(int messages) {
-            if (messages < 1) {
-                throw new IllegalArgumentException("send high-water mark must be positive, got " + messages);
-            }
+            Checks.positive(messages, "send high-water mark");
             this.sendHighWaterMark = messages;
             return this;
         }
 
         /** Connections held at once (default 65,536); beyond it new connections are shut at once, counted and logged. */
         public Builder maxConnections(int connections) {
-            if (connections < 1) {
-                throw new IllegalArgumentException("max connections must be positive, got " + connections);
-            }
+            Checks.positive(connections, "max connections");
             this.maxConnections = connections;
             return this;
         }
@@ -327,23 +319,21 @@ public final class LivenessRouter implements AutoCloseable {
                 throw new IllegalArgumentException("a conflict takes at least 2 takeovers, got " + takeovers);
             }
             this.conflictThreshold = takeovers;
-            this.conflictWindow = positive(window, "conflict window");
-            this.quarantine = positive(quarantine, "quarantine");
+            this.conflictWindow = Checks.positive(window, "conflict window");
+            this.quarantine = Checks.positive(quarantine, "quarantine");
             return this;
         }
 
         /** Messages {@link #receive} can hold before the router stops reading the socket (default 10,000). */
         public Builder receiveQueueCapacity(int messages) {
-            if (messages < 1) {
-                throw new IllegalArgumentException("receive queue capacity must be positive, got " + messages);
-            }
+            Checks.positive(messages, "receive queue capacity");
             this.receiveQueueCapacity = messages;
             return this;
         }
 
         /** The bound on {@link LivenessRouter#close()} (default 5 s). */
         public Builder closeTimeout(Duration timeout) {
-            this.closeTimeout = positive(timeout, "close timeout");
+            this.closeTimeout = Checks.positive(timeout, "close timeout");
             return this;
         }
 
@@ -408,12 +398,5 @@ public final class LivenessRouter implements AutoCloseable {
                     closeTimeout, resumeWindow, maxJoinsPerSecond, listener, handler));
         }
 
-        private static Duration positive(Duration d, String what) {
-            Objects.requireNonNull(d, what);
-            if (d.isNegative() || d.isZero()) {
-                throw new IllegalArgumentException(what + " must be positive, got " + d);
-            }
-            return d;
-        }
     }
 }

@@ -52,7 +52,10 @@ public final class PeerEvent {
         return address;
     }
 
-    /** For {@link Type#TOOK_OVER} and {@link Type#CONFLICT}: the address of the connection that was replaced. */
+    /**
+     * For {@link Type#TOOK_OVER}, {@link Type#CONFLICT} and an EVICTED with reason CONFLICT: the
+     * address of the connection the identity had before the latest takeover.
+     */
     public String previousAddress() {
         return previousAddress;
     }

@@ -101,22 +101,10 @@ public final class ClientLoop {
     /** Where the client stands. */
     public enum State { CONNECTING, READY, BACKOFF, STOPPED, CLOSED }
 
-    private static final class Out {
-        final byte[][] frames;
-        final long bytes;
-        final long expiresAt;
-
-        Out(byte[][] frames, long bytes, long expiresAt) {
-            this.frames = frames;
-            this.bytes = bytes;
-            this.expiresAt = expiresAt;
-        }
-    }
-
     private final Settings settings;
     private final byte[] instance = new byte[16];
     private final Waker waker = new Waker();
-    private final ConcurrentLinkedQueue<Out> outbound = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Outbox.Out> outbound = new ConcurrentLinkedQueue<>();
     private final AtomicInteger queuedCount = new AtomicInteger();
     private final AtomicLong queuedBytes = new AtomicLong();
     private final BlockingQueue<Message> inbound;
@@ -148,7 +136,7 @@ public final class ClientLoop {
     private long intervalNanos;
     private int liveness;
     private boolean everConnected;
-    private Out head;
+    private Outbox.Out head;
 
     public ClientLoop(Settings settings) {
         this.settings = settings;
@@ -206,16 +194,7 @@ public final class ClientLoop {
         if (s == State.STOPPED) {
             return SendResult.QUARANTINED;
         }
-        if (frames.length == 0) {
-            throw new IllegalArgumentException("a message needs at least one frame");
-        }
-        long size = 0;
-        for (byte[] f : frames) {
-            if (f == null) {
-                throw new IllegalArgumentException("frame is null; send an empty array for an empty frame");
-            }
-            size += f.length;
-        }
+        long size = Frames.checkedSize(frames);
         if (size > settings.maxMessageSize) {
             count("droppedTooLarge");
             return SendResult.TOO_LARGE;
@@ -232,7 +211,7 @@ public final class ClientLoop {
             return SendResult.DROPPED_QUEUE_FULL;
         }
         long t = (ttl != null ? ttl : settings.messageTtl).toNanos();
-        outbound.add(new Out(frames, size, System.nanoTime() + t));
+        outbound.add(new Outbox.Out(frames, size, System.nanoTime() + t));
         waker.wake();
         return s == State.READY ? SendResult.QUEUED : SendResult.PARKED;
     }
@@ -553,7 +532,7 @@ public final class ClientLoop {
 
     private void flush(long now) {
         while (socket != null && state == State.READY) {
-            Out o = head != null ? head : outbound.poll();
+            Outbox.Out o = head != null ? head : outbound.poll();
             if (o == null) {
                 return;
             }
@@ -572,7 +551,7 @@ public final class ClientLoop {
         }
     }
 
-    private boolean write(Out o) {
+    private boolean write(Outbox.Out o) {
         byte[][] frames = o.frames;
         int flags = ZMQ.DONTWAIT;
         if (Command.looksLikeCommand(frames[0])) {
@@ -596,7 +575,7 @@ public final class ClientLoop {
         }
     }
 
-    private void release(Out o) {
+    private void release(Outbox.Out o) {
         queuedCount.decrementAndGet();
         queuedBytes.addAndGet(-o.bytes);
     }
@@ -608,7 +587,7 @@ public final class ClientLoop {
             head = null;
             count("droppedStaleSession");
         }
-        Out o;
+        Outbox.Out o;
         while ((o = outbound.poll()) != null) {
             release(o);
             count("droppedStaleSession");
@@ -621,7 +600,7 @@ public final class ClientLoop {
             head = null;
             count("droppedExpired");
         }
-        Out first = outbound.peek();
+        Outbox.Out first = outbound.peek();
         while (first != null && first.expiresAt <= now) {
             if (outbound.remove(first)) {
                 release(first);

@@ -206,16 +206,7 @@ public final class RouterLoop {
         if (!running) {
             return SendResult.CLOSED;
         }
-        if (frames.length == 0) {
-            throw new IllegalArgumentException("a message needs at least one frame");
-        }
-        long size = 0;
-        for (byte[] f : frames) {
-            if (f == null) {
-                throw new IllegalArgumentException("frame is null; send an empty array for an empty frame");
-            }
-            size += f.length;
-        }
+        long size = Frames.checkedSize(frames);
         if (size > config.maxMessageSize) {
             counters.inc(Counter.DROPPED_TOO_LARGE);
             return SendResult.TOO_LARGE;
@@ -712,10 +703,10 @@ public final class RouterLoop {
             onHello(r, frames, now);
             return;
         }
-        if (size(frames) > config.maxMessageSize) {
+        if (Frames.size(frames) > config.maxMessageSize) {
             counters.inc(Counter.RECEIVED_TOO_LARGE);
             badInput.warn("too-large", now, "dropped a {}-byte message from {} at {}: over the {}-byte limit (maxMessageSize)",
-                    size(frames), identity, address, config.maxMessageSize);
+                    Frames.size(frames), identity, address, config.maxMessageSize);
             return;
         }
         deliver(identity, frames, address);
@@ -851,6 +842,7 @@ public final class RouterLoop {
                 return r;
             case CONFLICT:
                 counters.inc(Counter.CONFLICTS);
+                counters.inc(Counter.RECEIVED_QUARANTINED); // the message that revealed the conflict is refused too
                 counters.inc(Counter.EVICTIONS);
                 counters.inc(Counter.EVICTED_CONFLICT);
                 log.warn("identity {} was taken over {} times within {} (latest from {}, before that {}): two live clients "
@@ -1179,14 +1171,6 @@ public final class RouterLoop {
 
     private Instant wall(long nanos) {
         return startWall.plusNanos(nanos - startNanos);
-    }
-
-    private static long size(List<byte[]> frames) {
-        long n = 0;
-        for (byte[] f : frames) {
-            n += f.length;
-        }
-        return n;
     }
 
     /** Open connections the loop knows of (for tests and diagnostics). */

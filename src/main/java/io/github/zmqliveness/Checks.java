@@ -1,0 +1,32 @@
+package io.github.zmqliveness;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/** Argument checks shared by the builders, with messages that say what was wrong. */
+final class Checks {
+    private Checks() {
+    }
+
+    static Duration positive(Duration d, String what) {
+        Objects.requireNonNull(d, what);
+        if (d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(what + " must be positive, got " + d);
+        }
+        return d;
+    }
+
+    static int positive(int n, String what) {
+        if (n < 1) {
+            throw new IllegalArgumentException(what + " must be positive, got " + n);
+        }
+        return n;
+    }
+
+    static int liveness(int liveness) {
+        if (liveness < 1 || liveness > 255) {
+            throw new IllegalArgumentException("liveness must be 1 to 255 intervals, got " + liveness);
+        }
+        return liveness;
+    }
+}
