@@ -26,7 +26,6 @@ import zmq.poll.PollItem;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.nio.channels.SelectableChannel;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
@@ -35,8 +34,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -110,11 +107,8 @@ public final class RouterLoop {
     private ZMQ.Socket socket;
     private SocketBase base;
     private Selector selector;
-    private final Map<String, Conn> byAddress = new HashMap<>();
-    private final Map<SelectableChannel, Conn> byChannel = new IdentityHashMap<>();
+    private final Connections connections;
     private final ArrayDeque<Outbox> blocked = new ArrayDeque<>();
-    private final ArrayDeque<Conn> awaitingConfirmation = new ArrayDeque<>();
-    private final ArrayDeque<Object[]> delayedShutdowns = new ArrayDeque<>();
     private final List<TransportEvent> pendingDisconnects = new ArrayList<>();
     private final List<byte[]> frameBuffer = new ArrayList<>();
     /**
@@ -139,6 +133,7 @@ public final class RouterLoop {
         this.intervalNanos = config.heartbeatInterval.toNanos();
         this.evictionGraceNanos = Math.min(TimeUnit.MILLISECONDS.toNanos(50), intervalNanos / 4);
         this.confirmTimeoutNanos = Math.max(TimeUnit.SECONDS.toNanos(2), intervalNanos * (config.liveness + 2));
+        this.connections = new Connections(counters, badInput, log, config.maxConnections, confirmTimeoutNanos);
         this.ttlNanos = config.messageTtl == null ? Long.MAX_VALUE : config.messageTtl.toNanos();
         this.admissions = config.maxJoinsPerSecond > 0
                 ? new io.github.zmqliveness.liveness.TokenBucket(config.maxJoinsPerSecond, Math.max(1, config.maxJoinsPerSecond)) : null;
@@ -394,8 +389,7 @@ public final class RouterLoop {
         if (!readPaused) {
             table.onTick(now, tickSink);
         }
-        runDelayedShutdowns(now);
-        checkConfirmations(now);
+        connections.tick(now);
         expireParkedSessions(now);
         peerCount = table.size();
         return !drained && !readPaused;
@@ -406,12 +400,7 @@ public final class RouterLoop {
             return 0;
         }
         long next = table.nextDeadline();
-        if (!delayedShutdowns.isEmpty()) {
-            next = Math.min(next, (long) delayedShutdowns.peekFirst()[1]);
-        }
-        if (!awaitingConfirmation.isEmpty()) {
-            next = Math.min(next, awaitingConfirmation.peekFirst().shutdownAt + confirmTimeoutNanos);
-        }
+        next = Math.min(next, connections.nextDeadline());
         long millis = next == Long.MAX_VALUE ? MAX_POLL_MILLIS : TimeUnit.NANOSECONDS.toMillis(next - now) + 1;
         if (!blocked.isEmpty() || readPaused || !pendingDisconnects.isEmpty()) {
             millis = Math.min(millis, 10);
@@ -550,42 +539,15 @@ public final class RouterLoop {
                 disconnects.add(e);
                 continue;
             }
-            counters.inc(Counter.CONNECTIONS_ACCEPTED);
-            Conn conn = new Conn(e.channel, e.address, now);
-            byChannel.put(e.channel, conn);
-            if (byChannel.size() > config.maxConnections) {
-                counters.inc(Counter.CONNECTIONS_REFUSED);
-                badInput.warn("connections", now, "refused a connection from {}: {} connections are open, the limit is {} "
-                        + "(raise maxConnections if this is expected load)", e.address, byChannel.size() - 1, config.maxConnections);
-                conn.shutting = true;
-                conn.shutdownInput();
-                continue;
-            }
-            if (e.address != null) {
-                byAddress.put(e.address, conn);
-            }
+            connections.accepted(e.channel, e.address, now);
         }
         return disconnects;
     }
 
     private void onDisconnected(SocketChannel ch) {
-        Conn conn = byChannel.remove(ch);
-        if (conn == null) {
-            return;
-        }
-        counters.inc(Counter.CONNECTIONS_CLOSED);
-        if (conn.address != null) {
-            byAddress.remove(conn.address, conn);
-        }
-        if (conn.shutting) {
-            if (conn.eviction) {
-                counters.inc(Counter.EVICTIONS_CONFIRMED);
-            }
-            awaitingConfirmation.remove(conn);
-            return;
-        }
-        if (conn.identity == null) {
-            return;
+        Conn conn = connections.closed(ch);
+        if (conn == null || conn.shutting || conn.identity == null) {
+            return; // unknown, shut by us (already out of the table), or never identified
         }
         PeerRecord r = table.get(conn.identity);
         if (r != null && r.state() != PeerState.QUARANTINED && conn.address != null && conn.address.equals(r.address())) {
@@ -667,7 +629,7 @@ public final class RouterLoop {
 
     private void onMessage(Identity identity, String address, List<byte[]> frames) {
         long now = System.nanoTime();
-        Conn conn = address == null ? null : byAddress.get(address);
+        Conn conn = address == null ? null : connections.at(address);
         if (identity.isGenerated() && conn != null && conn.identity != null && !conn.identity.equals(identity)) {
             // Left in a pipe that ROUTER_HANDOVER renamed: it came from conn.identity's old connection.
             counters.inc(Counter.HANDOVER_LEFTOVERS);
@@ -735,7 +697,7 @@ public final class RouterLoop {
         long retry = nextAdmissionSlot - now + (long) (jitter.nextDouble() * slotNanos);
         sendControl(identity, Command.disconnect(Command.Reason.TRY_LATER, (int) Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(retry)),
                 "joins are paced at " + config.maxJoinsPerSecond + " per second").encode());
-        scheduleShutdown(conn, now + evictionGraceNanos);
+        connections.shutdownAt(conn, now + evictionGraceNanos);
         return false;
     }
 
@@ -869,11 +831,9 @@ public final class RouterLoop {
         if (hello) {
             sendControl(identity, Command.disconnect(Command.Reason.CONFLICT, (int) Math.min(Integer.MAX_VALUE, config.quarantine.toMillis()),
                     "identity " + identity + " is used by several clients at once").encode());
-            scheduleShutdown(conn, now + evictionGraceNanos);
+            connections.shutdownAt(conn, now + evictionGraceNanos);
         } else if (conn != null && !conn.shutting) {
-            conn.shutting = true;
-            conn.shutdownAt = now;
-            conn.shutdownInput();
+            connections.shutdown(conn, now);
         }
     }
 
@@ -966,7 +926,7 @@ public final class RouterLoop {
             default: break;
         }
         if (shutConnection) {
-            Conn conn = r.address() == null ? null : byAddress.get(r.address());
+            Conn conn = connections.at(r.address());
             if (conn == null) {
                 log.warn("evicting {} ({}): no connection is known for address {}; the transport heartbeat will reap it",
                         r.identity(), reason, r.address());
@@ -975,9 +935,9 @@ public final class RouterLoop {
                 if (r.heartbeating()) {
                     sendControl(r.identity(), Command.disconnect(Command.Reason.EVICTED,
                             (int) Math.min(Integer.MAX_VALUE, config.heartbeatInterval.toMillis()), reason.name()).encode());
-                    scheduleShutdown(conn, now + evictionGraceNanos);
+                    connections.shutdownAt(conn, now + evictionGraceNanos);
                 } else {
-                    shutdown(conn, now);
+                    connections.shutdown(conn, now);
                 }
             }
         }
@@ -989,51 +949,10 @@ public final class RouterLoop {
 
     /** Shuts the connection an identity left behind when it moved to a new one. */
     private void shutZombie(String previousAddress, long now) {
-        Conn old = previousAddress == null ? null : byAddress.get(previousAddress);
+        Conn old = connections.at(previousAddress);
         if (old != null && !old.shutting) {
             counters.inc(Counter.ZOMBIES_SHUT);
-            shutdown(old, now);
-        }
-    }
-
-    private void shutdown(Conn conn, long now) {
-        conn.shutting = true;
-        conn.shutdownAt = now;
-        if (conn.shutdownInput()) {
-            awaitingConfirmation.add(conn);
-        } else if (conn.eviction) {
-            counters.inc(Counter.EVICTIONS_CONFIRMED); // already closed by the engine
-        }
-    }
-
-    private void scheduleShutdown(Conn conn, long at) {
-        if (conn == null || conn.shutting) {
-            return;
-        }
-        conn.shutting = true; // refuse its messages from now on
-        delayedShutdowns.add(new Object[] {conn, at});
-    }
-
-    private void runDelayedShutdowns(long now) {
-        while (!delayedShutdowns.isEmpty() && (long) delayedShutdowns.peekFirst()[1] <= now) {
-            Conn conn = (Conn) delayedShutdowns.pollFirst()[0];
-            if (byChannel.get(conn.channel) == conn) {
-                shutdown(conn, now);
-            }
-        }
-    }
-
-    private void checkConfirmations(long now) {
-        while (!awaitingConfirmation.isEmpty() && now - awaitingConfirmation.peekFirst().shutdownAt > confirmTimeoutNanos) {
-            Conn conn = awaitingConfirmation.pollFirst();
-            if (byChannel.get(conn.channel) != conn) {
-                continue;
-            }
-            if (conn.eviction) {
-                counters.inc(Counter.EVICTIONS_UNCONFIRMED);
-            }
-            log.warn("connection {} was shut down {} ms ago and is still open: its engine may have stopped reading; "
-                    + "the transport heartbeat will close it", conn, TimeUnit.NANOSECONDS.toMillis(now - conn.shutdownAt));
+            connections.shutdown(old, now);
         }
     }
 
@@ -1175,6 +1094,6 @@ public final class RouterLoop {
 
     /** Open connections the loop knows of (for tests and diagnostics). */
     public int connectionCount() {
-        return call(byChannel::size, 0);
+        return call(connections::size, 0);
     }
 }

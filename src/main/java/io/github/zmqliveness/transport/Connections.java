@@ -1,0 +1,140 @@
+package io.github.zmqliveness.transport;
+
+import org.slf4j.Logger;
+
+import java.nio.channels.SelectableChannel;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The accepted TCP connections, by channel (as JeroMQ's monitor events name them) and by
+ * {@code ip:port} (as the Peer-Address metadata of messages names them), and the shutdowns in
+ * progress: asked for now or after a grace period, and confirmed by the channel's DISCONNECTED
+ * event. Loop thread only.
+ */
+final class Connections {
+    private final Map<String, Conn> byAddress = new HashMap<>();
+    private final Map<SelectableChannel, Conn> byChannel = new IdentityHashMap<>();
+    private final ArrayDeque<Conn> awaitingConfirmation = new ArrayDeque<>();
+    /** (connection, when) pairs, in the order asked, which is the order they are due (same grace for all). */
+    private final ArrayDeque<Object[]> delayed = new ArrayDeque<>();
+    private final Counters counters;
+    private final RateLimitedLog rateLimited;
+    private final Logger log;
+    private final int max;
+    private final long confirmTimeoutNanos;
+
+    Connections(Counters counters, RateLimitedLog rateLimited, Logger log, int max, long confirmTimeoutNanos) {
+        this.counters = counters;
+        this.rateLimited = rateLimited;
+        this.log = log;
+        this.max = max;
+        this.confirmTimeoutNanos = confirmTimeoutNanos;
+    }
+
+    /** An ACCEPTED event. Beyond the limit the connection is shut at once and counted. */
+    void accepted(SocketChannel channel, String address, long now) {
+        counters.inc(Counter.CONNECTIONS_ACCEPTED);
+        Conn conn = new Conn(channel, address, now);
+        byChannel.put(channel, conn);
+        if (byChannel.size() > max) {
+            counters.inc(Counter.CONNECTIONS_REFUSED);
+            rateLimited.warn("connections", now, "refused a connection from {}: {} connections are open, the limit is {} "
+                    + "(raise maxConnections if this is expected load)", address, byChannel.size() - 1, max);
+            conn.shutting = true;
+            conn.shutdownInput();
+            return;
+        }
+        if (address != null) {
+            byAddress.put(address, conn);
+        }
+    }
+
+    /**
+     * A DISCONNECTED event: forgets the connection and returns it, or null if it was unknown.
+     * A shutdown of ours is confirmed by it.
+     */
+    Conn closed(SocketChannel channel) {
+        Conn conn = byChannel.remove(channel);
+        if (conn == null) {
+            return null;
+        }
+        counters.inc(Counter.CONNECTIONS_CLOSED);
+        if (conn.address != null) {
+            byAddress.remove(conn.address, conn);
+        }
+        if (conn.shutting) {
+            if (conn.eviction) {
+                counters.inc(Counter.EVICTIONS_CONFIRMED);
+            }
+            awaitingConfirmation.remove(conn);
+        }
+        return conn;
+    }
+
+    /** The open connection at {@code address} ({@code ip:port}), or null. */
+    Conn at(String address) {
+        return address == null ? null : byAddress.get(address);
+    }
+
+    int size() {
+        return byChannel.size();
+    }
+
+    /** Half-closes the connection's input now; DISCONNECTED confirms it, or a warning says it did not come. */
+    void shutdown(Conn conn, long now) {
+        conn.shutting = true;
+        conn.shutdownAt = now;
+        if (conn.shutdownInput()) {
+            awaitingConfirmation.add(conn);
+        } else if (conn.eviction) {
+            counters.inc(Counter.EVICTIONS_CONFIRMED); // already closed by the engine
+        }
+    }
+
+    /** Refuses the connection's messages from now on, and shuts it at {@code at} (after a goodbye has gone out). */
+    void shutdownAt(Conn conn, long at) {
+        if (conn == null || conn.shutting) {
+            return;
+        }
+        conn.shutting = true;
+        delayed.add(new Object[] {conn, at});
+    }
+
+    /** Runs due shutdowns and reports shutdowns that were never confirmed. */
+    void tick(long now) {
+        while (!delayed.isEmpty() && (long) delayed.peekFirst()[1] <= now) {
+            Conn conn = (Conn) delayed.pollFirst()[0];
+            if (byChannel.get(conn.channel) == conn) {
+                shutdown(conn, now);
+            }
+        }
+        while (!awaitingConfirmation.isEmpty() && now - awaitingConfirmation.peekFirst().shutdownAt > confirmTimeoutNanos) {
+            Conn conn = awaitingConfirmation.pollFirst();
+            if (byChannel.get(conn.channel) != conn) {
+                continue;
+            }
+            if (conn.eviction) {
+                counters.inc(Counter.EVICTIONS_UNCONFIRMED);
+            }
+            log.warn("connection {} was shut down {} ms ago and is still open: its engine may have stopped reading; "
+                    + "the transport heartbeat will close it", conn, TimeUnit.NANOSECONDS.toMillis(now - conn.shutdownAt));
+        }
+    }
+
+    /** When {@link #tick} next has work, or {@code Long.MAX_VALUE}. */
+    long nextDeadline() {
+        long next = Long.MAX_VALUE;
+        if (!delayed.isEmpty()) {
+            next = (long) delayed.peekFirst()[1];
+        }
+        if (!awaitingConfirmation.isEmpty()) {
+            next = Math.min(next, awaitingConfirmation.peekFirst().shutdownAt + confirmTimeoutNanos);
+        }
+        return next;
+    }
+}
