@@ -58,7 +58,6 @@ import java.util.function.Supplier;
 public final class RouterLoop {
     private static final Logger log = LoggerFactory.getLogger("io.github.zmqliveness.LivenessRouter");
     private static final int RECEIVE_BATCH = 4096;
-    private static final long BLOCKED_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     private static final long MAX_POLL_MILLIS = 500;
 
     /** A connection event from JeroMQ's I/O thread. */
@@ -83,16 +82,13 @@ public final class RouterLoop {
     private final long intervalNanos;
     private final long evictionGraceNanos;
     private final long confirmTimeoutNanos;
-    private final long ttlNanos;
     private final long startNanos = System.nanoTime();
     private final Instant startWall = Instant.now();
 
     // shared with other threads
     private final ConcurrentLinkedQueue<TransportEvent> transportEvents = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
-    private final ConcurrentLinkedQueue<Outbox> ready = new ConcurrentLinkedQueue<>();
-    private final ConcurrentHashMap<Identity, Outbox> outboxes = new ConcurrentHashMap<>();
-    private final Map<Identity, Boolean> quarantined = new ConcurrentHashMap<>();
+    private final Outboxes outboxes;
     private final BlockingQueue<Message> inbound;
     private final CountDownLatch started = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -108,7 +104,6 @@ public final class RouterLoop {
     private SocketBase base;
     private Selector selector;
     private final Connections connections;
-    private final ArrayDeque<Outbox> blocked = new ArrayDeque<>();
     private final List<TransportEvent> pendingDisconnects = new ArrayList<>();
     private final List<byte[]> frameBuffer = new ArrayList<>();
     /**
@@ -117,12 +112,9 @@ public final class RouterLoop {
      * pipe is gone even when the connection's address is unknown (legacy ZMTP peers carry none).
      */
     private final byte[] disconnectMarker = newMarker();
-    /** (outbox, parkedUntil) in the order they were parked, which is the order they expire. */
-    private final ArrayDeque<Object[]> parkedSessions = new ArrayDeque<>();
     private long nextAdmissionSlot;
     private final io.github.zmqliveness.liveness.TokenBucket admissions;
     private final java.util.Random jitter = new java.util.Random();
-    private long lastBlockedRetry;
     private boolean readPaused;
 
     public RouterLoop(RouterConfig config) {
@@ -134,7 +126,8 @@ public final class RouterLoop {
         this.evictionGraceNanos = Math.min(TimeUnit.MILLISECONDS.toNanos(50), intervalNanos / 4);
         this.confirmTimeoutNanos = Math.max(TimeUnit.SECONDS.toNanos(2), intervalNanos * (config.liveness + 2));
         this.connections = new Connections(counters, badInput, log, config.maxConnections, confirmTimeoutNanos);
-        this.ttlNanos = config.messageTtl == null ? Long.MAX_VALUE : config.messageTtl.toNanos();
+        long ttlNanos = config.messageTtl == null ? Long.MAX_VALUE : config.messageTtl.toNanos();
+        this.outboxes = new Outboxes(counters, config.maxQueuedMessages, config.maxQueuedBytes, ttlNanos, waker::wake);
         this.admissions = config.maxJoinsPerSecond > 0
                 ? new io.github.zmqliveness.liveness.TokenBucket(config.maxJoinsPerSecond, Math.max(1, config.maxJoinsPerSecond)) : null;
         this.inbound = config.handler == null ? new ArrayBlockingQueue<>(config.receiveQueueCapacity) : null;
@@ -206,39 +199,7 @@ public final class RouterLoop {
             counters.inc(Counter.DROPPED_TOO_LARGE);
             return SendResult.TOO_LARGE;
         }
-        Outbox ob = outboxes.get(identity);
-        if (ob == null) {
-            if (quarantined.containsKey(identity)) {
-                counters.inc(Counter.DROPPED_QUARANTINED);
-                return SendResult.QUARANTINED;
-            }
-            counters.inc(Counter.DROPPED_UNKNOWN_PEER);
-            return SendResult.UNKNOWN_PEER;
-        }
-        if (!ob.reserve(size, config.maxQueuedMessages, config.maxQueuedBytes)) {
-            counters.inc(Counter.DROPPED_QUEUE_FULL);
-            return SendResult.DROPPED_QUEUE_FULL;
-        }
-        long ttl0 = ttl == null ? ttlNanos : ttl.toNanos();
-        long now = System.nanoTime();
-        Outbox.Out out = new Outbox.Out(frames, size, ttl0 == Long.MAX_VALUE ? Long.MAX_VALUE : now + ttl0);
-        ob.queue.offer(out);
-        if (ob.closed && ob.queue.remove(out)) {
-            ob.release(out);
-            counters.inc(Counter.DROPPED_UNKNOWN_PEER);
-            return SendResult.UNKNOWN_PEER;
-        }
-        counters.inc(Counter.MESSAGES_ACCEPTED);
-        if (ob.parked) {
-            return SendResult.PARKED; // the loop writes it if the session resumes
-        }
-        if (ob.scheduled.compareAndSet(false, true)) {
-            ready.add(ob);
-            if (!isLoopThread()) {
-                waker.wake();
-            }
-        }
-        return SendResult.QUEUED;
+        return outboxes.offer(identity, frames, size, ttl == null ? 0 : ttl.toNanos(), isLoopThread());
     }
 
     /** Runs {@code task} on the loop and waits (bounded) for its result. */
@@ -381,28 +342,24 @@ public final class RouterLoop {
         }
         pendingDisconnects.addAll(disconnects);
         long now = System.nanoTime();
-        flushReady(now);
-        if (!blocked.isEmpty() && now - lastBlockedRetry >= BLOCKED_RETRY_NANOS) {
-            lastBlockedRetry = now;
-            retryBlocked(now);
-        }
+        outboxes.flush(now, this::write);
         if (!readPaused) {
             table.onTick(now, tickSink);
         }
         connections.tick(now);
-        expireParkedSessions(now);
+        outboxes.expireParked(now);
         peerCount = table.size();
         return !drained && !readPaused;
     }
 
     private long pollTimeoutMillis(long now) {
-        if (!tasks.isEmpty() || !ready.isEmpty() || !transportEvents.isEmpty()) {
+        if (!tasks.isEmpty() || outboxes.busy() || !transportEvents.isEmpty()) {
             return 0;
         }
         long next = table.nextDeadline();
         next = Math.min(next, connections.nextDeadline());
         long millis = next == Long.MAX_VALUE ? MAX_POLL_MILLIS : TimeUnit.NANOSECONDS.toMillis(next - now) + 1;
-        if (!blocked.isEmpty() || readPaused || !pendingDisconnects.isEmpty()) {
+        if (outboxes.anyBlocked() || readPaused || !pendingDisconnects.isEmpty()) {
             millis = Math.min(millis, 10);
         }
         return Math.max(1, Math.min(millis, MAX_POLL_MILLIS));
@@ -460,14 +417,11 @@ public final class RouterLoop {
                             (int) Math.min(Integer.MAX_VALUE, config.heartbeatInterval.toMillis()), "router closing").encode());
                 }
                 table.remove(r);
-                closeOutbox(r.identity());
             }
             // Give the goodbyes a moment to reach the wire before the context goes.
             context.setLinger(100); // ZContext applies its own linger when it closes the socket
         }
-        for (Outbox ob : outboxes.values()) {
-            closeOutbox(ob.identity);
-        }
+        outboxes.closeAll();
         peerCount = 0;
         releaseQuietly();
         log.info("router closed after {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - now));
@@ -721,7 +675,7 @@ public final class RouterLoop {
             byte[] instance = hello.instance();
             resumed = ob.instance != null && Arrays.equals(ob.instance, instance) && (hello.flags() & Command.FLAG_RESUME) != 0;
             if (!resumed) {
-                dropAll(ob, Counter.DROPPED_STALE_SESSION);
+                outboxes.drop(ob, Counter.DROPPED_STALE_SESSION);
             } else {
                 counters.inc(Counter.SESSIONS_RESUMED);
             }
@@ -731,40 +685,11 @@ public final class RouterLoop {
         long session = table.startHeartbeating(r, now);
         sendControl(identity, Command.welcome(session, (int) Math.min(Integer.MAX_VALUE, config.heartbeatInterval.toMillis()),
                 Math.min(255, config.liveness), resumed ? Command.FLAG_RESUMED : 0).encode());
-        if (ob != null && ob.parked) {
-            ob.parked = false;
-            if (ob.scheduled.compareAndSet(false, true)) {
-                ready.add(ob); // WELCOME is on the wire first; what was parked follows in order
-            }
+        if (ob != null) {
+            outboxes.unpark(ob); // WELCOME is on the wire first; what was parked follows in order
         }
         if (frames.size() > 1) {
             badInput.warn("hello-extra", now, "HELLO from {} carried {} extra frames; ignored", identity, frames.size() - 1);
-        }
-    }
-
-    /** Keeps a lost protocol peer's outbox for the resume window. */
-    private void park(Identity identity, long now) {
-        Outbox ob = outboxes.get(identity);
-        if (ob == null) {
-            return;
-        }
-        ob.parked = true; // a message the old pipe refused (head) stays first in line
-        ob.parkedUntil = now + config.resumeWindow.toNanos();
-        if (ob.listedBlocked) {
-            ob.listedBlocked = false;
-            blocked.remove(ob);
-        }
-        parkedSessions.add(new Object[] {ob, ob.parkedUntil});
-        counters.inc(Counter.SESSIONS_PARKED);
-    }
-
-    private void expireParkedSessions(long now) {
-        while (!parkedSessions.isEmpty() && (long) parkedSessions.peekFirst()[1] <= now) {
-            Object[] entry = parkedSessions.pollFirst();
-            Outbox ob = (Outbox) entry[0];
-            if (ob.parked && ob.parkedUntil == (long) entry[1] && outboxes.get(ob.identity) == ob) {
-                closeOutbox(ob.identity);
-            }
         }
     }
 
@@ -782,11 +707,12 @@ public final class RouterLoop {
                 if (parked != null && parked.parked) {
                     // Its session waits for it: HELLO decides whether to resume; anything else starts clean.
                     if (!hello) {
-                        dropAll(parked, Counter.DROPPED_STALE_SESSION);
+                        outboxes.drop(parked, Counter.DROPPED_STALE_SESSION);
                         parked.instance = null;
+                        outboxes.unpark(parked);
                     }
                 } else {
-                    outboxes.put(identity, new Outbox(identity));
+                    outboxes.open(identity);
                 }
                 publish(PeerEvent.Type.JOINED, r, null, null);
                 return r;
@@ -810,8 +736,7 @@ public final class RouterLoop {
                 log.warn("identity {} was taken over {} times within {} (latest from {}, before that {}): two live clients "
                         + "share it; quarantined for {}. Give each client its own routing id.", identity, config.conflictThreshold,
                         config.conflictWindow, address, r.previousAddress(), config.quarantine);
-                quarantined.put(identity, Boolean.TRUE);
-                closeOutbox(identity);
+                outboxes.quarantine(identity);
                 shutZombie(r.previousAddress(), now);
                 refuse(identity, address, conn, now, hello);
                 publish(PeerEvent.Type.CONFLICT, r, r.previousAddress(), null);
@@ -855,7 +780,7 @@ public final class RouterLoop {
                 break;
             case BYE:
                 table.remove(r);
-                closeOutbox(r.identity());
+                outboxes.close(r.identity());
                 counters.inc(Counter.LEFT);
                 publish(PeerEvent.Type.LEFT, r, null, EvictReason.BYE);
                 break;
@@ -905,7 +830,7 @@ public final class RouterLoop {
 
         @Override
         public void quarantineEnded(PeerRecord peer) {
-            quarantined.remove(peer.identity());
+            outboxes.endQuarantine(peer.identity());
             log.info("quarantine of identity {} ended; it may join again", peer.identity());
         }
     };
@@ -914,9 +839,9 @@ public final class RouterLoop {
         table.remove(r);
         boolean lostTouch = reason == EvictReason.TRANSPORT_LOST || reason == EvictReason.HEARTBEAT_TIMEOUT;
         if (lostTouch && r.heartbeating() && !config.resumeWindow.isZero()) {
-            park(r.identity(), now);
+            outboxes.park(r.identity(), now + config.resumeWindow.toNanos());
         } else {
-            closeOutbox(r.identity());
+            outboxes.close(r.identity());
         }
         counters.inc(Counter.EVICTIONS);
         switch (reason) {
@@ -957,93 +882,6 @@ public final class RouterLoop {
     }
 
     // ------------------------------------------------------------------ send
-
-    private void closeOutbox(Identity identity) {
-        Outbox ob = outboxes.remove(identity);
-        if (ob == null) {
-            return;
-        }
-        ob.closed = true;
-        if (ob.listedBlocked) {
-            ob.listedBlocked = false;
-            blocked.remove(ob);
-        }
-        dropAll(ob, Counter.DROPPED_PEER_GONE);
-    }
-
-    private void dropAll(Outbox ob, Counter reason) {
-        long dropped = 0;
-        if (ob.head != null) {
-            ob.release(ob.head);
-            ob.head = null;
-            dropped++;
-        }
-        Outbox.Out o;
-        while ((o = ob.queue.poll()) != null) {
-            ob.release(o);
-            dropped++;
-        }
-        counters.add(reason, dropped);
-    }
-
-    private void flushReady(long now) {
-        Outbox ob;
-        while ((ob = ready.poll()) != null) {
-            ob.scheduled.set(false);
-            drain(ob, now);
-        }
-    }
-
-    private void retryBlocked(long now) {
-        for (int i = blocked.size(); i > 0; i--) {
-            Outbox ob = blocked.pollFirst();
-            ob.listedBlocked = false;
-            drain(ob, now);
-        }
-    }
-
-    private void drain(Outbox ob, long now) {
-        if (ob.closed) {
-            dropAll(ob, Counter.DROPPED_PEER_GONE);
-            return;
-        }
-        if (ob.parked) {
-            return; // held until the session resumes or the window ends
-        }
-        if (ob.head != null) {
-            Outbox.Out head = ob.head;
-            if (head.expiresAt <= now) {
-                ob.head = null;
-                ob.release(head);
-                counters.inc(Counter.DROPPED_EXPIRED);
-            } else if (write(ob, head)) {
-                ob.head = null;
-            } else {
-                markBlocked(ob);
-                return;
-            }
-        }
-        Outbox.Out o;
-        while ((o = ob.queue.poll()) != null) {
-            if (o.expiresAt <= now) {
-                ob.release(o);
-                counters.inc(Counter.DROPPED_EXPIRED);
-                continue;
-            }
-            if (!write(ob, o)) {
-                ob.head = o;
-                markBlocked(ob);
-                return;
-            }
-        }
-    }
-
-    private void markBlocked(Outbox ob) {
-        if (!ob.listedBlocked) {
-            ob.listedBlocked = true;
-            blocked.add(ob);
-        }
-    }
 
     /** Writes one message; false if the peer's pipe is full (EAGAIN) and it must wait. */
     private boolean write(Outbox ob, Outbox.Out o) {

@@ -1,0 +1,235 @@
+package io.github.zmqliveness.transport;
+
+import io.github.zmqliveness.Identity;
+import io.github.zmqliveness.SendResult;
+
+import java.util.ArrayDeque;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Every peer's outbound queue, and the order in which the loop writes them. Any thread may
+ * {@link #offer}; everything else runs on the loop thread. An outbox is ready (has new messages),
+ * blocked (its pipe said EAGAIN: retried every 10 ms), or parked (its peer is away and may
+ * resume its session: held, not written, until the window ends).
+ */
+final class Outboxes {
+    /** Writes one message to the socket; false if the peer's pipe is full and it must wait. */
+    interface Writer {
+        boolean write(Outbox ob, Outbox.Out out);
+    }
+
+    private static final long BLOCKED_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
+    private final ConcurrentHashMap<Identity, Outbox> byIdentity = new ConcurrentHashMap<>();
+    private final ConcurrentLinkedQueue<Outbox> ready = new ConcurrentLinkedQueue<>();
+    private final Map<Identity, Boolean> quarantined = new ConcurrentHashMap<>();
+    private final ArrayDeque<Outbox> blocked = new ArrayDeque<>();
+    /** (outbox, parkedUntil) in the order they were parked, which is the order they expire. */
+    private final ArrayDeque<Object[]> parked = new ArrayDeque<>();
+    private final Counters counters;
+    private final int maxMessages;
+    private final long maxBytes;
+    private final long defaultTtlNanos;
+    private final Runnable wake;
+    private long lastBlockedRetry;
+
+    Outboxes(Counters counters, int maxMessages, long maxBytes, long defaultTtlNanos, Runnable wake) {
+        this.counters = counters;
+        this.maxMessages = maxMessages;
+        this.maxBytes = maxBytes;
+        this.defaultTtlNanos = defaultTtlNanos;
+        this.wake = wake;
+    }
+
+    // ------------------------------------------------------------------ any thread
+
+    /** Queues a message of {@code size} bytes for {@code identity}; {@code ttlNanos} 0 means the default. */
+    SendResult offer(Identity identity, byte[][] frames, long size, long ttlNanos, boolean onLoopThread) {
+        Outbox ob = byIdentity.get(identity);
+        if (ob == null) {
+            if (quarantined.containsKey(identity)) {
+                counters.inc(Counter.DROPPED_QUARANTINED);
+                return SendResult.QUARANTINED;
+            }
+            counters.inc(Counter.DROPPED_UNKNOWN_PEER);
+            return SendResult.UNKNOWN_PEER;
+        }
+        if (!ob.reserve(size, maxMessages, maxBytes)) {
+            counters.inc(Counter.DROPPED_QUEUE_FULL);
+            return SendResult.DROPPED_QUEUE_FULL;
+        }
+        long ttl = ttlNanos > 0 ? ttlNanos : defaultTtlNanos;
+        Outbox.Out out = new Outbox.Out(frames, size, ttl == Long.MAX_VALUE ? Long.MAX_VALUE : System.nanoTime() + ttl);
+        ob.queue.offer(out);
+        if (ob.closed && ob.queue.remove(out)) {
+            // the loop closed it meanwhile and will not see this message: take it back
+            ob.release(out);
+            counters.inc(Counter.DROPPED_UNKNOWN_PEER);
+            return SendResult.UNKNOWN_PEER;
+        }
+        counters.inc(Counter.MESSAGES_ACCEPTED);
+        if (ob.parked) {
+            return SendResult.PARKED; // the loop writes it if the session resumes
+        }
+        if (ob.scheduled.compareAndSet(false, true)) {
+            ready.add(ob);
+            if (!onLoopThread) {
+                wake.run();
+            }
+        }
+        return SendResult.QUEUED;
+    }
+
+    Outbox get(Identity identity) {
+        return byIdentity.get(identity);
+    }
+
+    // ------------------------------------------------------------------ loop thread
+
+    Outbox open(Identity identity) {
+        Outbox ob = new Outbox(identity);
+        byIdentity.put(identity, ob);
+        return ob;
+    }
+
+    /** The peer is gone for good: refuse further sends and drop what is queued (counted). */
+    void close(Identity identity) {
+        Outbox ob = byIdentity.remove(identity);
+        if (ob == null) {
+            return;
+        }
+        ob.closed = true;
+        unlistBlocked(ob);
+        drop(ob, Counter.DROPPED_PEER_GONE);
+    }
+
+    void closeAll() {
+        for (Identity id : byIdentity.keySet()) {
+            close(id);
+        }
+    }
+
+    /** Drops everything queued in {@code ob}, counted under {@code reason}. */
+    void drop(Outbox ob, Counter reason) {
+        long dropped = 0;
+        if (ob.head != null) {
+            ob.release(ob.head);
+            ob.head = null;
+            dropped++;
+        }
+        Outbox.Out o;
+        while ((o = ob.queue.poll()) != null) {
+            ob.release(o);
+            dropped++;
+        }
+        counters.add(reason, dropped);
+    }
+
+    void quarantine(Identity identity) {
+        quarantined.put(identity, Boolean.TRUE);
+        close(identity);
+    }
+
+    void endQuarantine(Identity identity) {
+        quarantined.remove(identity);
+    }
+
+    /** Holds the peer's queue until {@code until}; a message the old pipe refused stays first in line. */
+    void park(Identity identity, long until) {
+        Outbox ob = byIdentity.get(identity);
+        if (ob == null) {
+            return;
+        }
+        ob.parked = true;
+        ob.parkedUntil = until;
+        unlistBlocked(ob);
+        parked.add(new Object[] {ob, until});
+        counters.inc(Counter.SESSIONS_PARKED);
+    }
+
+    /** The session goes on: what was held is written, in order, from the next flush. */
+    void unpark(Outbox ob) {
+        if (ob.parked) {
+            ob.parked = false;
+            if (ob.scheduled.compareAndSet(false, true)) {
+                ready.add(ob);
+            }
+        }
+    }
+
+    void expireParked(long now) {
+        while (!parked.isEmpty() && (long) parked.peekFirst()[1] <= now) {
+            Object[] entry = parked.pollFirst();
+            Outbox ob = (Outbox) entry[0];
+            if (ob.parked && ob.parkedUntil == (long) entry[1] && byIdentity.get(ob.identity) == ob) {
+                close(ob.identity);
+            }
+        }
+    }
+
+    /** True while the loop must come back soon: messages ready, or pipes to retry. */
+    boolean busy() {
+        return !ready.isEmpty();
+    }
+
+    boolean anyBlocked() {
+        return !blocked.isEmpty();
+    }
+
+    /** Writes what is ready, and every 10 ms retries the blocked. */
+    void flush(long now, Writer writer) {
+        Outbox ob;
+        while ((ob = ready.poll()) != null) {
+            ob.scheduled.set(false);
+            drain(ob, now, writer);
+        }
+        if (!blocked.isEmpty() && now - lastBlockedRetry >= BLOCKED_RETRY_NANOS) {
+            lastBlockedRetry = now;
+            for (int i = blocked.size(); i > 0; i--) {
+                Outbox b = blocked.pollFirst();
+                b.listedBlocked = false;
+                drain(b, now, writer);
+            }
+        }
+    }
+
+    private void drain(Outbox ob, long now, Writer writer) {
+        if (ob.closed) {
+            drop(ob, Counter.DROPPED_PEER_GONE);
+            return;
+        }
+        if (ob.parked) {
+            return; // held until the session resumes or the window ends
+        }
+        Outbox.Out o = ob.head;
+        ob.head = null;
+        if (o == null) {
+            o = ob.queue.poll();
+        }
+        for (; o != null; o = ob.queue.poll()) {
+            if (o.expiresAt <= now) {
+                ob.release(o);
+                counters.inc(Counter.DROPPED_EXPIRED);
+                continue;
+            }
+            if (!writer.write(ob, o)) {
+                ob.head = o;
+                if (!ob.listedBlocked) {
+                    ob.listedBlocked = true;
+                    blocked.add(ob);
+                }
+                return;
+            }
+        }
+    }
+
+    private void unlistBlocked(Outbox ob) {
+        if (ob.listedBlocked) {
+            ob.listedBlocked = false;
+            blocked.remove(ob);
+        }
+    }
+}
