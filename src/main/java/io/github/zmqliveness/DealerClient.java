@@ -86,7 +86,7 @@ public final class DealerClient implements AutoCloseable {
     }
 
     /** Whether a session is up, being set up, waiting to retry, stopped or closed. */
-    public ClientLoop.State state() {
+    public ClientState state() {
         return loop.state();
     }
 
@@ -115,7 +115,7 @@ public final class DealerClient implements AutoCloseable {
     public static final class Builder {
         private Identity identity;
         private final List<String> endpoints = new ArrayList<>();
-        private ClientLoop.Failover failover = ClientLoop.Failover.IN_ORDER;
+        private Failover failover = Failover.IN_ORDER;
         private Duration heartbeatInterval = Duration.ofSeconds(1);
         private int liveness = 3;
         private Duration backoffInitial = Duration.ofMillis(100);
@@ -151,8 +151,8 @@ public final class DealerClient implements AutoCloseable {
             return this;
         }
 
-        /** How the next endpoint is chosen (default {@link ClientLoop.Failover#IN_ORDER}). */
-        public Builder failover(ClientLoop.Failover failover) {
+        /** How the next endpoint is chosen (default {@link Failover#IN_ORDER}). */
+        public Builder failover(Failover failover) {
             this.failover = Objects.requireNonNull(failover, "failover");
             return this;
         }

@@ -4,7 +4,6 @@ import io.github.zmqliveness.cli.TcpProxy;
 import io.github.zmqliveness.protocol.Command;
 import io.github.zmqliveness.support.Dealers;
 import io.github.zmqliveness.support.EventRecorder;
-import io.github.zmqliveness.transport.ClientLoop;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.zeromq.SocketType;
@@ -76,7 +75,7 @@ class DealerClientTest {
         DealerClient client = keep(client("host-a", router.endpoints().get(0)).build());
         ClientEvent connected = awaitClient(ClientEvent.Type.CONNECTED, Duration.ofSeconds(10));
         assertTrue(connected.session() > 0);
-        assertEquals(ClientLoop.State.READY, client.state());
+        assertEquals(ClientState.READY, client.state());
         PeerSnapshot row = router.peer(Identity.of("host-a")).orElseThrow();
         assertTrue(row.heartbeating(), "the router holds it to heartbeat deadlines");
 
@@ -89,7 +88,7 @@ class DealerClientTest {
 
         // Quiet for many intervals: heartbeats keep it alive on both sides.
         await().during(Duration.ofMillis(INTERVAL.toMillis() * 6)).atMost(Duration.ofSeconds(5))
-                .until(() -> client.state() == ClientLoop.State.READY && events.count(PeerEvent.Type.EVICTED, Identity.of("host-a")) == 0);
+                .until(() -> client.state() == ClientState.READY && events.count(PeerEvent.Type.EVICTED, Identity.of("host-a")) == 0);
 
         client.close();
         assertEquals(EvictReason.BYE, events.awaitType(PeerEvent.Type.LEFT, Identity.of("host-a"), 0, Duration.ofSeconds(5)).event.reason());
@@ -221,7 +220,7 @@ class DealerClientTest {
         DealerClient b = keep(DealerClient.builder().identity("twin").connect(router.endpoints().get(0)).heartbeat(INTERVAL, 3)
                 .backoff(Duration.ofMillis(50), Duration.ofMillis(500), 2).listener(other::add).build());
         events.awaitType(PeerEvent.Type.CONFLICT, Identity.of("twin"), 0, Duration.ofSeconds(15));
-        await().atMost(Duration.ofSeconds(15)).until(() -> a.state() == ClientLoop.State.STOPPED && b.state() == ClientLoop.State.STOPPED);
+        await().atMost(Duration.ofSeconds(15)).until(() -> a.state() == ClientState.STOPPED && b.state() == ClientState.STOPPED);
         assertEquals(SendResult.QUARANTINED, a.send("x".getBytes()));
         long takeovers = events.count(PeerEvent.Type.TOOK_OVER, Identity.of("twin"));
         await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(2))
@@ -255,7 +254,7 @@ class DealerClientTest {
         long cpuBefore = os.getProcessCpuTime();
         long wallBefore = System.nanoTime();
         await().atMost(Duration.ofSeconds(10)).until(() -> client.counters().get("reconnects") >= 5);
-        await().pollDelay(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> client.state() != ClientLoop.State.READY);
+        await().pollDelay(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> client.state() != ClientState.READY);
         long cpu = os.getProcessCpuTime() - cpuBefore;
         long wall = System.nanoTime() - wallBefore;
         // JeroMQ retries a refused connect in a tight loop when its reconnect interval is -1; the client must not.
@@ -278,7 +277,7 @@ class DealerClientTest {
             send(fake, id, "real data".getBytes());
             assertEquals("real data", text(client.receive(Duration.ofSeconds(5))));
             assertEquals(3L, client.counters().get("receivedMalformed"));
-            assertEquals(ClientLoop.State.READY, client.state());
+            assertEquals(ClientState.READY, client.state());
             client.close();
         }
     }

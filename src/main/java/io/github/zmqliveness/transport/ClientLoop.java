@@ -2,6 +2,8 @@ package io.github.zmqliveness.transport;
 
 import io.github.zmqliveness.ClientEvent;
 import io.github.zmqliveness.ClientListener;
+import io.github.zmqliveness.ClientState;
+import io.github.zmqliveness.Failover;
 import io.github.zmqliveness.Identity;
 import io.github.zmqliveness.Message;
 import io.github.zmqliveness.SendResult;
@@ -49,14 +51,6 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class ClientLoop {
     private static final Logger log = LoggerFactory.getLogger("io.github.zmqliveness.DealerClient");
 
-    /** How the client chooses the endpoint for the next attempt. */
-    public enum Failover {
-        /** Always start again from the first endpoint after a session ends; move on only on failures. */
-        IN_ORDER,
-        /** Move on to the next endpoint after every session or failure. */
-        ROUND_ROBIN
-    }
-
     /** Immutable settings from the builder. */
     public static final class Settings {
         final Identity identity;
@@ -98,9 +92,6 @@ public final class ClientLoop {
         }
     }
 
-    /** Where the client stands. */
-    public enum State { CONNECTING, READY, BACKOFF, STOPPED, CLOSED }
-
     private final Settings settings;
     private final byte[] instance = new byte[16];
     private final Waker waker = new Waker();
@@ -117,7 +108,7 @@ public final class ClientLoop {
     private final Thread thread;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean running = true;
-    private volatile State state = State.BACKOFF;
+    private volatile ClientState state = ClientState.BACKOFF;
     private volatile String currentEndpoint;
     private volatile long session;
 
@@ -145,7 +136,7 @@ public final class ClientLoop {
         this.intervalNanos = settings.heartbeatInterval.toNanos();
         this.liveness = settings.liveness;
         for (String k : new String[] {"sessions", "reconnects", "heartbeatsSent", "messagesSent", "messagesReceived",
-            "droppedQueueFull", "droppedExpired", "droppedStaleSession", "droppedTooLarge", "receivedMalformed", "serverSilent"}) {
+            "droppedQueueFull", "droppedExpired", "droppedStaleSession", "droppedTooLarge", "droppedReceiveQueueFull", "receivedMalformed", "serverSilent"}) {
             clientCounters.put(k, new AtomicLong());
         }
         this.events = settings.listener == null ? null : new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
@@ -161,7 +152,7 @@ public final class ClientLoop {
         thread.start();
     }
 
-    public State state() {
+    public ClientState state() {
         return state;
     }
 
@@ -187,11 +178,11 @@ public final class ClientLoop {
     // ------------------------------------------------------------------ API (any thread)
 
     public SendResult send(byte[][] frames, Duration ttl) {
-        State s = state;
-        if (!running || s == State.CLOSED) {
+        ClientState s = state;
+        if (!running || s == ClientState.CLOSED) {
             return SendResult.CLOSED;
         }
-        if (s == State.STOPPED) {
+        if (s == ClientState.STOPPED) {
             return SendResult.QUARANTINED;
         }
         long size = Frames.checkedSize(frames);
@@ -213,7 +204,7 @@ public final class ClientLoop {
         long t = (ttl != null ? ttl : settings.messageTtl).toNanos();
         outbound.add(new Outbox.Out(frames, size, System.nanoTime() + t));
         waker.wake();
-        return s == State.READY ? SendResult.QUEUED : SendResult.PARKED;
+        return s == ClientState.READY ? SendResult.QUEUED : SendResult.PARKED;
     }
 
     public Message receive(long timeout, TimeUnit unit) throws InterruptedException {
@@ -257,7 +248,7 @@ public final class ClientLoop {
             nextAttemptAt = System.nanoTime();
             while (running) {
                 long now = System.nanoTime();
-                if (socket == null && state != State.STOPPED && now >= nextAttemptAt) {
+                if (socket == null && state != ClientState.STOPPED && now >= nextAttemptAt) {
                     connect(now);
                 }
                 long timeout = pollTimeoutMillis(now);
@@ -274,8 +265,8 @@ public final class ClientLoop {
         } catch (IOException | RuntimeException e) {
             log.error("client {} failed; it is closed", settings.identity, e);
         } finally {
-            boolean sayBye = state == State.READY;
-            state = State.CLOSED;
+            boolean sayBye = state == ClientState.READY;
+            state = ClientState.CLOSED;
             running = false;
             if (sayBye && socket != null) {
                 writeNow(Command.bye().encode());
@@ -300,13 +291,13 @@ public final class ClientLoop {
     private long pollTimeoutMillis(long now) {
         long next;
         if (socket == null) {
-            next = state == State.STOPPED ? now + TimeUnit.SECONDS.toNanos(1) : nextAttemptAt;
-        } else if (state == State.CONNECTING) {
+            next = state == ClientState.STOPPED ? now + TimeUnit.SECONDS.toNanos(1) : nextAttemptAt;
+        } else if (state == ClientState.CONNECTING) {
             next = connectDeadline;
         } else {
             next = Math.min(lastHeartbeatSent + intervalNanos, lastHeard + intervalNanos * liveness);
         }
-        if (!outbound.isEmpty() && state == State.READY) {
+        if (!outbound.isEmpty() && state == ClientState.READY) {
             next = Math.min(next, now + TimeUnit.MILLISECONDS.toNanos(10)); // a refused head is retried soon
         }
         return Math.max(0, Math.min(1000, TimeUnit.NANOSECONDS.toMillis(next - now) + 1));
@@ -329,11 +320,11 @@ public final class ClientLoop {
             return;
         }
         now = System.nanoTime();
-        if (state == State.CONNECTING && now >= connectDeadline) {
+        if (state == ClientState.CONNECTING && now >= connectDeadline) {
             lose(ClientEvent.Cause.NO_WELCOME, now, 0);
             return;
         }
-        if (state == State.READY) {
+        if (state == ClientState.READY) {
             if (now - lastHeard >= intervalNanos * liveness) {
                 count("serverSilent");
                 lose(ClientEvent.Cause.SERVER_SILENT, now, 0);
@@ -371,7 +362,7 @@ public final class ClientLoop {
             waker.wake();
         }, ZMQ.EVENT_DISCONNECTED | ZMQ.EVENT_CONNECT_RETRIED);
         socket.connect(endpoint);
-        state = State.CONNECTING;
+        state = ClientState.CONNECTING;
         connectDeadline = now + Math.max(settings.handshakeInterval.toNanos() * 2, intervalNanos * liveness);
         lastHeard = now;
         if (everConnected || attempt > 0) {
@@ -456,7 +447,7 @@ public final class ClientLoop {
         }
         everConnected = true;
         attempt = 0;
-        state = State.READY;
+        state = ClientState.READY;
         lastHeartbeatSent = now;
         count("sessions");
         publish(new ClientEvent(rejoin ? ClientEvent.Type.REJOINED : ClientEvent.Type.CONNECTED, currentEndpoint, session, resumed,
@@ -472,7 +463,7 @@ public final class ClientLoop {
             log.error("client {}: server {} says {} ({}); stopping: give this client an identity no other client uses",
                     settings.identity, currentEndpoint, reason, c.text());
             closeSocket();
-            state = State.STOPPED;
+            state = ClientState.STOPPED;
             dropQueued();
             publish(new ClientEvent(ClientEvent.Type.STOPPED, currentEndpoint, session, false, null, reason, null, Instant.now()));
             return;
@@ -484,9 +475,9 @@ public final class ClientLoop {
 
     /** The session or attempt failed: drop the socket and everything it held, and plan the next attempt. */
     private void lose(ClientEvent.Cause cause, long now, long atLeastNanos) {
-        boolean wasReady = state == State.READY;
+        boolean wasReady = state == ClientState.READY;
         closeSocket();
-        state = State.BACKOFF;
+        state = ClientState.BACKOFF;
         if (wasReady) {
             publish(new ClientEvent(ClientEvent.Type.DISCONNECTED, currentEndpoint, session, false, cause, null, null, Instant.now()));
         }
@@ -522,6 +513,7 @@ public final class ClientLoop {
         count("messagesReceived");
         Message m = new Message(settings.identity, frames, currentEndpoint);
         if (!inbound.offer(m)) {
+            count("droppedReceiveQueueFull");
             badInput.warn("inbound-full", System.nanoTime(), "client {}: receive queue full ({} messages); dropping a message "
                     + "from {}: call receive() faster or raise receiveQueueCapacity", settings.identity, settings.receiveQueueCapacity,
                     currentEndpoint);
@@ -531,7 +523,7 @@ public final class ClientLoop {
     // ------------------------------------------------------------------ outbound
 
     private void flush(long now) {
-        while (socket != null && state == State.READY) {
+        while (socket != null && state == ClientState.READY) {
             Outbox.Out o = head != null ? head : outbound.poll();
             if (o == null) {
                 return;
