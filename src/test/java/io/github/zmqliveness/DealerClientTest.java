@@ -262,6 +262,34 @@ class DealerClientTest {
     }
 
     @Test
+    void clientToldToComeBackLaterWaitsAtLeastThatLong() throws Exception {
+        try (ZContext ctx = Dealers.context()) {
+            ZMQ.Socket fake = ctx.createSocket(SocketType.ROUTER);
+            fake.setReceiveTimeOut(10_000);
+            int port = fake.bindToRandomPort("tcp://127.0.0.1");
+            keep(client("patient", "tcp://127.0.0.1:" + port).build());
+            byte[] id = fake.recv();
+            assertTrue(Command.isHello(fake.recv()));
+            send(fake, id, Command.welcome(1, 300, 3, 0).encode());
+            ClientEvent connected = awaitClient(ClientEvent.Type.CONNECTED, Duration.ofSeconds(5));
+            assertEquals(1, connected.session());
+            send(fake, id, Command.disconnect(Command.Reason.TRY_LATER, 1500, "busy").encode());
+            long toldAt = System.nanoTime();
+            ClientEvent told = awaitClient(ClientEvent.Type.TOLD_TO_LEAVE, Duration.ofSeconds(5));
+            assertEquals(ClientEvent.Reason.TRY_LATER, told.reason());
+            assertEquals(Duration.ofMillis(1500), told.retryAfter());
+            byte[] frame;
+            do { // skip what the old connection still carried (heartbeats); wait for the next HELLO
+                assertNotNull(fake.recv(), "no identity frame");
+                frame = fake.recv();
+                assertNotNull(frame, "the client never came back");
+            } while (!Command.isHello(frame));
+            long waited = System.nanoTime() - toldAt;
+            assertTrue(waited >= TimeUnit.MILLISECONDS.toNanos(1500), "came back after " + waited / 1_000_000 + " ms");
+        }
+    }
+
+    @Test
     void malformedFramesFromTheServerAreCountedAndIgnored() throws Exception {
         try (ZContext ctx = Dealers.context()) {
             ZMQ.Socket fake = ctx.createSocket(SocketType.ROUTER);
