@@ -102,7 +102,9 @@ public final class RouterLoop {
     private SocketBase base;
     private Selector selector;
     private final Connections connections;
+    /** DISCONNECTED events taken, waiting until the messages their connections pushed before dying are read. */
     private final List<TransportEvent> pendingDisconnects = new ArrayList<>();
+    private final Outboxes.Writer writer = this::write;
     private final List<byte[]> frameBuffer = new ArrayList<>();
     /**
      * What ZeroMQ hands us as {@code [identity, marker]} when an identified connection dies
@@ -325,22 +327,21 @@ public final class RouterLoop {
 
     /** One turn of the loop; true if the socket may hold more messages right now. */
     private boolean turn() {
-        List<TransportEvent> disconnects = takeTransportEvents();
+        takeTransportEvents();
         Runnable task;
         while ((task = tasks.poll()) != null) {
             task.run();
         }
         boolean drained = receiveBatch();
-        if (drained) {
-            // Every message a dead connection had pushed is read: now it is safe to forget it.
-            for (TransportEvent e : disconnects) {
+        if (drained && !pendingDisconnects.isEmpty()) {
+            // Every message a dead connection had pushed before its DISCONNECTED is read: now it is safe to forget it.
+            for (TransportEvent e : pendingDisconnects) {
                 onDisconnected(e.channel);
             }
-            disconnects.clear();
+            pendingDisconnects.clear();
         }
-        pendingDisconnects.addAll(disconnects);
         long now = System.nanoTime();
-        outboxes.flush(now, this::write);
+        outboxes.flush(now, writer);
         if (!readPaused) {
             table.onTick(now, tickSink);
         }
@@ -480,20 +481,17 @@ public final class RouterLoop {
         return null;
     }
 
-    /** Applies ACCEPTED events now; returns DISCONNECTED events, to apply once the socket is drained. */
-    private List<TransportEvent> takeTransportEvents() {
-        List<TransportEvent> disconnects = new ArrayList<>(pendingDisconnects);
-        pendingDisconnects.clear();
+    /** Applies ACCEPTED events now; keeps DISCONNECTED events to apply once the socket is drained. */
+    private void takeTransportEvents() {
         TransportEvent e;
         long now = System.nanoTime();
         while ((e = transportEvents.poll()) != null) {
-            if (!e.accepted) {
-                disconnects.add(e);
-                continue;
+            if (e.accepted) {
+                connections.accepted(e.channel, e.address, now);
+            } else {
+                pendingDisconnects.add(e);
             }
-            connections.accepted(e.channel, e.address, now);
         }
-        return disconnects;
     }
 
     private void onDisconnected(SocketChannel ch) {
