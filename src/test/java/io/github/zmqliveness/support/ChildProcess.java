@@ -3,8 +3,10 @@ package io.github.zmqliveness.support;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -39,24 +41,48 @@ public final class ChildProcess implements AutoCloseable {
 
     /** A JeroMQ DEALER in a fresh JVM (see {@link DealerProcess}). */
     public static ChildProcess jeromqDealer(String endpoint, String identity, long intervalMs) throws IOException {
-        return start(List.of(Facilities.java(), "-Xmx64m", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-                DealerProcess.class.getName(), endpoint, identity, Long.toString(intervalMs)));
+        return start(jeromqDealerCommand(endpoint, identity, intervalMs));
+    }
+
+    /** The command line of {@link #jeromqDealer}, to run elsewhere (for example inside a {@link NetNs}). */
+    public static List<String> jeromqDealerCommand(String endpoint, String identity, long intervalMs) {
+        return javaCommand("-Xmx64m", DealerProcess.class, List.of(endpoint, identity, Long.toString(intervalMs)));
+    }
+
+    /** A JVM running {@code main} of a test class with this JVM's class path. */
+    public static List<String> javaCommand(String maxHeap, Class<?> main, List<String> args) {
+        List<String> cmd = new ArrayList<>(List.of(Facilities.java(), maxHeap, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                "-cp", System.getProperty("java.class.path"), main.getName()));
+        cmd.addAll(args);
+        return cmd;
     }
 
     /** A libzmq DEALER through Debian's python3-zmq (src/test/resources/dealer.py). */
     public static ChildProcess libzmqDealer(String endpoint, String identity, long intervalMs, String... extra) throws IOException {
-        String script = ChildProcess.class.getResource("/dealer.py").getPath();
-        List<String> cmd = new java.util.ArrayList<>(List.of(Facilities.PYTHON, "-u", script, endpoint, identity, Long.toString(intervalMs)));
-        cmd.addAll(List.of(extra));
-        return start(cmd);
+        return start(libzmqDealerCommand(endpoint, identity, intervalMs, extra));
     }
 
-    public void awaitLine(String prefix, Duration atMost) {
+    /** The command line of {@link #libzmqDealer}, to run elsewhere (for example inside a {@link NetNs}). */
+    public static List<String> libzmqDealerCommand(String endpoint, String identity, long intervalMs, String... extra) {
+        String script = ChildProcess.class.getResource("/dealer.py").getPath();
+        List<String> cmd = new ArrayList<>(List.of(Facilities.PYTHON, "-u", script, endpoint, identity, Long.toString(intervalMs)));
+        cmd.addAll(List.of(extra));
+        return cmd;
+    }
+
+    /** Waits for a line starting with {@code prefix} and returns the first such line. */
+    public String awaitLine(String prefix, Duration atMost) {
         await().atMost(atMost).pollInterval(Duration.ofMillis(10))
                 .until(() -> lines.stream().anyMatch(l -> l.startsWith(prefix)) || !process.isAlive());
-        if (lines.stream().noneMatch(l -> l.startsWith(prefix))) {
-            throw new AssertionError("child exited before printing '" + prefix + "': " + lines);
-        }
+        return lines.stream().filter(l -> l.startsWith(prefix)).findFirst()
+                .orElseThrow(() -> new AssertionError("child exited before printing '" + prefix + "': " + lines));
+    }
+
+    /** Writes one line to the child's standard input. */
+    public void tell(String line) throws IOException {
+        OutputStream in = process.getOutputStream();
+        in.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+        in.flush();
     }
 
     public List<String> lines() {

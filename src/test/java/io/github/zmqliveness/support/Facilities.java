@@ -3,6 +3,8 @@ package io.github.zmqliveness.support;
 import org.junit.jupiter.api.Assumptions;
 
 import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Paths;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.fail;
@@ -38,6 +40,31 @@ public final class Facilities {
 
     public static void requireProcFs() {
         require(Net.available(), "Linux /proc/net/tcp and /proc/self/fd");
+    }
+
+    /**
+     * Root, and network namespaces that work ({@code ip netns add} succeeds): what
+     * {@link NetNs} needs to put a peer behind a veth link it can cut.
+     */
+    public static void requireRootNetns() {
+        require(isRoot(), "root (uid 0), to create network namespaces and veth links");
+        String probe = "zl-probe-" + ProcessHandle.current().pid();
+        boolean works = run("ip", "netns", "add", probe);
+        run("ip", "netns", "del", probe);
+        require(works, "network namespaces: 'ip netns add' from iproute2 (apt-get install iproute2)");
+    }
+
+    /** The nft command of nftables, for drop rules inside a namespace. */
+    public static void requireNftables() {
+        require(run("nft", "--version"), "nftables (apt-get install nftables) for drop rules");
+    }
+
+    static boolean isRoot() {
+        try {
+            return Integer.valueOf(0).equals(Files.getAttribute(Paths.get("/proc/self"), "unix:uid"));
+        } catch (Exception e) {
+            return false;
+        }
     }
 
     public static String java() {

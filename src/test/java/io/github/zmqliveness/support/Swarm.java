@@ -1,0 +1,133 @@
+package io.github.zmqliveness.support;
+
+import io.github.zmqliveness.Identity;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/** The test's handle on one {@link DealerSwarmProcess}: commands, signals, and what it says is live. */
+public final class Swarm implements AutoCloseable {
+    /** What the process is doing, as far as the test made it. */
+    public enum State { RUNNING, FROZEN, KILLED }
+
+    private static final Duration ANSWER = Duration.ofSeconds(30);
+
+    public final String prefix;
+    private final ChildProcess child;
+    private State state = State.RUNNING;
+    private int seq;
+
+    private Swarm(String prefix, ChildProcess child) {
+        this.prefix = prefix;
+        this.child = child;
+    }
+
+    /** Starts the process; returns once {@code initial} dealers have connected and sent their first tick. */
+    public static Swarm start(String endpoint, String prefix, int slots, int initial, long intervalMs)
+            throws IOException, InterruptedException {
+        ChildProcess child = ChildProcess.start(ChildProcess.javaCommand("-Xmx160m", DealerSwarmProcess.class,
+                List.of(endpoint, prefix, Integer.toString(slots), Integer.toString(initial), Long.toString(intervalMs))));
+        Swarm s = new Swarm(prefix, child);
+        try {
+            child.awaitLine("ready", ANSWER);
+        } catch (AssertionError | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+        return s;
+    }
+
+    /** Sends {@code command} and returns what follows {@code ok SEQ} in the answer. */
+    public synchronized String request(String command) throws IOException {
+        if (state != State.RUNNING) {
+            throw new IllegalStateException("swarm " + prefix + " is " + state + ": it cannot answer '" + command + "'");
+        }
+        String tag = Integer.toString(++seq);
+        child.tell(tag + " " + command);
+        String line = child.awaitLine("ok " + tag + " ", ANSWER);
+        return line.substring(("ok " + tag + " ").length());
+    }
+
+    public void join(int k) throws IOException {
+        request("join " + k);
+    }
+
+    public void leave(int k) throws IOException {
+        request("leave " + k);
+    }
+
+    /** The identities that moved to a new socket. */
+    public List<Identity> takeover(int k) throws IOException {
+        return identities(request("takeover " + k));
+    }
+
+    /** The identities whose dealers are open and driven; none unless RUNNING. */
+    public Set<Identity> live() throws IOException {
+        if (state != State.RUNNING) {
+            return Set.of();
+        }
+        return new LinkedHashSet<>(identities(request("list")));
+    }
+
+    public void quiet() throws IOException {
+        request("quiet");
+    }
+
+    public void loud() throws IOException {
+        request("loud");
+    }
+
+    /** SIGSTOP: the whole JVM, JeroMQ's I/O thread too, so nobody answers the router's PINGs. */
+    public void freeze() throws IOException, InterruptedException {
+        child.signal("STOP");
+        state = State.FROZEN;
+    }
+
+    public void thaw() throws IOException, InterruptedException {
+        child.signal("CONT");
+        state = State.RUNNING;
+    }
+
+    /** SIGKILL: the kernel closes every connection of the process at once. */
+    public void kill() throws InterruptedException {
+        child.kill();
+        state = State.KILLED;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    public long pid() {
+        return child.pid();
+    }
+
+    public boolean isAlive() {
+        return child.isAlive();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        child.close();
+        state = State.KILLED;
+    }
+
+    private static List<Identity> identities(String csv) {
+        List<Identity> ids = new ArrayList<>();
+        for (String s : csv.trim().split(",")) {
+            if (!s.isEmpty()) {
+                ids.add(Identity.of(s));
+            }
+        }
+        return ids;
+    }
+
+    @Override
+    public String toString() {
+        return "swarm " + prefix + " (pid " + child.pid() + ", " + state + ")";
+    }
+}
