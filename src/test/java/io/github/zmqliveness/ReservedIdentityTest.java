@@ -21,6 +21,8 @@ class ReservedIdentityTest {
         try (LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").build(); ZContext ctx = Dealers.context()) {
             ZMQ.Socket dealer = ctx.createSocket(SocketType.DEALER);
             dealer.setIdentity(new byte[] {0, 'x', 'y'});
+            dealer.setLinger(0);
+            dealer.setHandshakeIvl(1000); // a fresh connect occasionally stalls in the handshake; retry it quickly
             dealer.connect(router.endpoints().get(0));
             dealer.send("reserved");
             Message m = router.receive(Duration.ofSeconds(10));
