@@ -251,14 +251,18 @@ public final class ClientLoop {
                 if (socket == null && state != ClientState.STOPPED && now >= nextAttemptAt) {
                     connect(now);
                 }
+                waker.sleeping(true); // before looking at the queues: see Waker
                 long timeout = pollTimeoutMillis(now);
-                if (socket != null) {
+                if (timeout == 0) {
+                    // work is waiting: no poll
+                } else if (socket != null) {
                     PollItem[] items = {new PollItem(base, ZMQ.Poller.POLLIN), new PollItem(waker.source(), ZMQ.Poller.POLLIN)};
                     zmq.ZMQ.poll(selector, items, 2, timeout);
                 } else {
                     PollItem[] items = {new PollItem(waker.source(), ZMQ.Poller.POLLIN)};
                     zmq.ZMQ.poll(selector, items, 1, timeout);
                 }
+                waker.sleeping(false);
                 waker.drain();
                 turn();
             }
@@ -297,7 +301,13 @@ public final class ClientLoop {
         } else {
             next = Math.min(lastHeartbeatSent + intervalNanos, lastHeard + intervalNanos * liveness);
         }
-        if (!outbound.isEmpty() && state == ClientState.READY) {
+        if (!running || !disconnects.isEmpty()) {
+            return 0;
+        }
+        if (state == ClientState.READY && head == null && !outbound.isEmpty()) {
+            return 0; // new messages to write
+        }
+        if (state == ClientState.READY && head != null) {
             next = Math.min(next, now + TimeUnit.MILLISECONDS.toNanos(10)); // a refused head is retried soon
         }
         return Math.max(0, Math.min(1000, TimeUnit.NANOSECONDS.toMillis(next - now) + 1));

@@ -301,12 +301,15 @@ public final class RouterLoop {
         boolean more = false;
         try {
             while (running) {
-                long now = System.nanoTime();
-                long timeout = more ? 0 : pollTimeoutMillis(now);
-                if (timeout != 0) {
-                    zmq.ZMQ.poll(selector, items, 2, timeout);
+                if (!more) {
+                    waker.sleeping(true); // before looking at the queues: see Waker
+                    long timeout = pollTimeoutMillis(System.nanoTime());
+                    if (timeout != 0) {
+                        zmq.ZMQ.poll(selector, items, 2, timeout);
+                    }
+                    waker.sleeping(false);
+                    waker.drain();
                 }
-                waker.drain();
                 try {
                     more = turn();
                 } catch (RuntimeException e) {
@@ -352,7 +355,7 @@ public final class RouterLoop {
     }
 
     private long pollTimeoutMillis(long now) {
-        if (!tasks.isEmpty() || outboxes.busy() || !transportEvents.isEmpty()) {
+        if (!running || !tasks.isEmpty() || outboxes.busy() || !transportEvents.isEmpty()) {
             return 0;
         }
         long next = table.nextDeadline();

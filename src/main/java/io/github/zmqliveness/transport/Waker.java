@@ -14,6 +14,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class Waker implements AutoCloseable {
     private final Pipe pipe;
     private final AtomicBoolean pending = new AtomicBoolean();
+    /**
+     * True while the loop is about to poll or polling. A busy loop looks at its queues before it
+     * polls again, so waking it then would only cost a system call. The loop sets this before it
+     * checks its queues and a sender reads it after adding to one (both volatile), so a wake-up is
+     * never lost between the check and the poll.
+     */
+    private volatile boolean sleeping;
     private final ByteBuffer one = ByteBuffer.allocate(1);
     private final ByteBuffer drain = ByteBuffer.allocate(64);
 
@@ -31,8 +38,13 @@ final class Waker implements AutoCloseable {
         return pipe.source();
     }
 
+    /** The loop is about to check its queues and poll (true), or is awake again (false). */
+    void sleeping(boolean value) {
+        sleeping = value;
+    }
+
     void wake() {
-        if (pending.compareAndSet(false, true)) {
+        if (sleeping && pending.compareAndSet(false, true)) {
             synchronized (one) {
                 one.clear();
                 try {
