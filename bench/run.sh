@@ -4,10 +4,12 @@
 #   bench/run.sh                                  # everything, about 10-15 minutes on 2 cores
 #   bench/run.sh EchoBenchmark                    # one JMH class
 #   bench/run.sh EchoBenchmark.latency            # any other word is a JMH include regex
-#   bench/run.sh PeerTableBenchmark PeerTableMemory DetectionBenchmark
+#   bench/run.sh PeerTableBenchmark PeerTableMemory DetectionBenchmark EchoCpu
 #
 # JMH results: target/jmh-<name>.json (and the console log in target/jmh-<name>.txt).
-# Plain mains: target/memory.txt, target/detection.txt, target/detection-samples.csv.
+# Plain mains: target/memory.txt, target/detection.txt, target/detection-samples.csv,
+# target/echo-cpu.txt (EchoCpu: CPU time per echoed message, per server kind and thread).
+# Then bench/summarize.py turns the JMH JSON into Markdown tables: target/summary.md.
 # Machine and load at the start: target/bench-env.txt.
 #
 # Environment:
@@ -35,7 +37,7 @@ JAVA="${JAVA:-java}"
 cat target/bench-env.txt
 
 if [ "$#" -eq 0 ]; then
-  set -- EchoBenchmark PeerTableBenchmark PeerTableMemory DetectionBenchmark
+  set -- EchoBenchmark PeerTableBenchmark PeerTableMemory DetectionBenchmark EchoCpu
 fi
 
 for bench in "$@"; do
@@ -49,6 +51,15 @@ for bench in "$@"; do
       "$JAVA" -Xmx1g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
         io.github.zmqliveness.bench.DetectionBenchmark ${DETECTION_OPTS:-} | tee target/detection.txt
       ;;
+    EchoCpu)
+      : > target/echo-cpu.txt
+      for dealers in 1 8; do
+        for kind in RAW HANDLER RECEIVE; do
+          "$JAVA" -Xms1g -Xmx1g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
+            io.github.zmqliveness.bench.EchoProbe "$kind" "$dealers" 1000000 | grep -v -E '^(TID |PROBE-)' | tee -a target/echo-cpu.txt
+        done
+      done
+      ;;
     *)
       name="$(echo "$bench" | tr -c 'A-Za-z0-9_\n' '-')"
       # shellcheck disable=SC2086
@@ -57,3 +68,7 @@ for bench in "$@"; do
       ;;
   esac
 done
+
+if command -v python3 >/dev/null; then
+  bench/summarize.py target > target/summary.md && cat target/summary.md
+fi
