@@ -12,7 +12,6 @@ import org.zeromq.ZMQ;
 import org.zeromq.ZMonitor;
 
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -361,12 +360,6 @@ public final class DetectionBenchmark {
             }
         } finally {
             destroy(routers, router);
-        }
-    }
-
-    static void writeLines(Path p, List<String> lines) throws IOException {
-        try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(p, StandardCharsets.UTF_8))) {
-            lines.forEach(w::println);
         }
     }
 }
