@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds the benchmark suite and runs the benchmarks named as arguments (default: all of them).
+#
+#   bench/run.sh                                  # everything, about 10-15 minutes on 2 cores
+#   bench/run.sh EchoBenchmark                    # one JMH class
+#   bench/run.sh EchoBenchmark.latency            # any other word is a JMH include regex
+#   bench/run.sh PeerTableBenchmark PeerTableMemory DetectionBenchmark EchoCpu
+#
+# JMH results: target/jmh-<name>.json (and the console log in target/jmh-<name>.txt).
+# Plain mains: target/memory.txt, target/detection.txt, target/detection-samples.csv,
+# target/echo-cpu.txt (EchoCpu: CPU time per echoed message, per server kind and thread).
+# Then bench/summarize.py turns the JMH JSON into Markdown tables: target/summary.md.
+# Machine and load at the start: target/bench-env.txt.
+#
+# Environment:
+#   JMH_OPTS        extra JMH options, e.g. "-prof stack" or "-p dealers=8 -p server=RAW,HANDLER"
+#   DETECTION_OPTS  key=value arguments of DetectionBenchmark, e.g. "trialsLong=30 servers=lib,raw"
+#
+# JMH settings live in the classes: forks=1, warm-up 3 x 2 s, measurement 5 x 2 s (short on purpose).
+# Every socket is on 127.0.0.1; every loop is bounded in count and time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mvn -B -o -q -DskipTests test-compile
+mvn -B -o -q dependency:build-classpath -Dmdep.outputFile=target/cp.txt -Dmdep.includeScope=test
+CP="target/test-classes:target/classes:$(cat target/cp.txt)"
+JAVA="${JAVA:-java}"
+
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "nproc: $(nproc)"
+  echo "memory: $(free -h | awk '/^Mem:/ {print $2}')"
+  echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  "$JAVA" -version 2>&1 | sed 's/^/java: /'
+} > target/bench-env.txt
+cat target/bench-env.txt
+
+if [ "$#" -eq 0 ]; then
+  set -- EchoBenchmark PeerTableBenchmark PeerTableMemory DetectionBenchmark EchoCpu
+fi
+
+for bench in "$@"; do
+  echo "=== $bench ($(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))"
+  case "$bench" in
+    PeerTableMemory)
+      "$JAVA" -Xms2g -Xmx2g -cp "$CP" io.github.zmqliveness.bench.PeerTableMemory | tee target/memory.txt
+      ;;
+    DetectionBenchmark)
+      # shellcheck disable=SC2086
+      "$JAVA" -Xmx1g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
+        io.github.zmqliveness.bench.DetectionBenchmark ${DETECTION_OPTS:-} | tee target/detection.txt
+      ;;
+    EchoCpu)
+      : > target/echo-cpu.txt
+      for dealers in 1 8; do
+        for kind in RAW HANDLER RECEIVE; do
+          "$JAVA" -Xms1g -Xmx1g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
+            io.github.zmqliveness.bench.EchoProbe "$kind" "$dealers" 1000000 | grep -v -E '^(TID |PROBE-)' | tee -a target/echo-cpu.txt
+        done
+      done
+      ;;
+    *)
+      name="$(echo "$bench" | tr -c 'A-Za-z0-9_\n' '-')"
+      # shellcheck disable=SC2086
+      "$JAVA" -cp "$CP" org.openjdk.jmh.Main "io\.github\.zmqliveness\.bench\.$bench" \
+        -rf json -rff "target/jmh-$name.json" ${JMH_OPTS:-} 2>&1 | tee "target/jmh-$name.txt"
+      ;;
+  esac
+done
+
+if command -v python3 >/dev/null; then
+  bench/summarize.py target > target/summary.md && cat target/summary.md
+fi

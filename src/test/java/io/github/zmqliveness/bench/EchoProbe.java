@@ -1,0 +1,136 @@
+package io.github.zmqliveness.bench;
+
+import org.zeromq.ZContext;
+import org.zeromq.ZMQ;
+
+import java.io.File;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * A fixed amount of the pipelined echo work of {@link EchoBenchmark#throughput}, outside JMH, that
+ * reports the CPU time each thread spent per echoed message (ThreadMXBean, user + system), split
+ * into the server's threads (its ROUTER loop, its JeroMQ I/O thread, the receive() thread) and the
+ * client's (the dealers' I/O thread, the sending thread). CPU per message is what sizes a server,
+ * and it moves much less than throughput when other work shares the machine.
+ *
+ * <p>Also the target of profilers that attach to a whole process: bench/syscalls.sh runs it under
+ * {@code perf trace}, and the TID lines it prints name the threads.
+ *
+ * <p>{@code java -cp ... io.github.zmqliveness.bench.EchoProbe KIND [dealers=1] [messages=1000000] [window=100]}
+ */
+public final class EchoProbe {
+    private static final ThreadMXBean MX = ManagementFactory.getThreadMXBean();
+
+    private EchoProbe() {
+    }
+
+    public static void main(String[] args) {
+        EchoServer.Kind kind = EchoServer.Kind.valueOf(args[0]);
+        int dealers = args.length > 1 ? Integer.parseInt(args[1]) : 1;
+        int messages = args.length > 2 ? Integer.parseInt(args[2]) : 1_000_000;
+        int window = args.length > 3 ? Integer.parseInt(args[3]) : 100;
+        byte[] payload = EchoBenchmark.payload(64);
+        try (EchoServer server = EchoServer.start(kind)) {
+            Set<Long> serverThreads = new HashSet<>();
+            for (long id : MX.getAllThreadIds()) {
+                serverThreads.add(id); // everything alive once the server is up; the client's threads come later
+            }
+            serverThreads.remove(Thread.currentThread().getId());
+            try (ZContext ctx = new ZContext(1)) {
+                ZMQ.Socket[] sockets = new ZMQ.Socket[dealers];
+                for (int i = 0; i < dealers; i++) {
+                    sockets[i] = EchoBenchmark.dealer(ctx, "probe-dealer-" + i, server.endpoint());
+                    EchoBenchmark.send(sockets[i], payload);
+                    EchoBenchmark.recv(sockets[i]);
+                    for (int w = 0; w < window; w++) {
+                        EchoBenchmark.send(sockets[i], payload);
+                    }
+                }
+                // warm up a little (JIT), then measure
+                run(sockets, payload, Math.min(messages, 200_000));
+                System.out.println("PROBE-START");
+                Map<Long, Long> cpu0 = cpuByThread();
+                long t0 = System.nanoTime();
+                run(sockets, payload, messages);
+                long nanos = System.nanoTime() - t0;
+                Map<Long, Long> cpu1 = cpuByThread();
+                System.out.println("PROBE-END");
+                printThreads();
+                report(kind, dealers, messages, nanos, cpu0, cpu1, serverThreads);
+            }
+        }
+    }
+
+    private static void run(ZMQ.Socket[] sockets, byte[] payload, int messages) {
+        for (int m = 0, next = 0; m < messages; m++) {
+            ZMQ.Socket d = sockets[next];
+            if (++next == sockets.length) {
+                next = 0;
+            }
+            EchoBenchmark.recv(d);
+            EchoBenchmark.send(d, payload);
+        }
+    }
+
+    private static void report(EchoServer.Kind kind, int dealers, int messages, long nanos, Map<Long, Long> cpu0, Map<Long, Long> cpu1,
+            Set<Long> serverThreads) {
+        double serverUs = 0;
+        double clientUs = 0;
+        StringBuilder detail = new StringBuilder();
+        for (Map.Entry<Long, Long> e : cpu1.entrySet()) {
+            long used = e.getValue() - cpu0.getOrDefault(e.getKey(), 0L);
+            if (used < nanos / 200) {
+                continue; // under 0.5 % of a core: JMX, GC helpers, idle threads
+            }
+            double us = used / 1e3 / messages;
+            boolean server = serverThreads.contains(e.getKey());
+            if (server) {
+                serverUs += us;
+            } else {
+                clientUs += us;
+            }
+            ThreadInfo ti = MX.getThreadInfo(e.getKey());
+            detail.append(String.format("    %-6s %-24s %6.2f us/msg%n", server ? "server" : "client",
+                    ti == null ? "#" + e.getKey() : ti.getThreadName(), us));
+        }
+        System.out.printf("%-8s dealers=%d  %,9.0f echoes/s  server CPU %5.2f us/msg  client CPU %5.2f us/msg  (%d echoes)%n%s",
+                kind, dealers, messages / (nanos / 1e9), serverUs, clientUs, messages, detail);
+    }
+
+    /** CPU time of every live thread, by thread id. */
+    static Map<Long, Long> cpuByThread() {
+        Map<Long, Long> out = new TreeMap<>();
+        for (long id : MX.getAllThreadIds()) {
+            long t = MX.getThreadCpuTime(id);
+            if (t >= 0) {
+                out.put(id, t);
+            }
+        }
+        return out;
+    }
+
+    /** Native thread id and name of every thread (Linux /proc), so per-thread tracer output can be named. */
+    static void printThreads() {
+        File[] tasks = new File("/proc/self/task").listFiles();
+        if (tasks == null) {
+            return;
+        }
+        for (File t : tasks) {
+            try {
+                String comm = new String(Files.readAllBytes(new File(t, "comm").toPath()), StandardCharsets.UTF_8).trim();
+                System.out.println("TID " + t.getName() + " " + comm);
+            } catch (IOException e) {
+                // thread ended meanwhile
+            }
+        }
+    }
+}

@@ -1,0 +1,186 @@
+package io.github.zmqliveness.bench;
+
+import io.github.zmqliveness.LivenessRouter;
+import io.github.zmqliveness.Message;
+import io.github.zmqliveness.SendResult;
+import org.zeromq.SocketType;
+import org.zeromq.ZContext;
+import org.zeromq.ZMQ;
+import org.zeromq.ZMQException;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The three echo servers the benchmarks compare, all bound to {@code tcp://127.0.0.1:*}.
+ * Each echoes every message it receives back to its sender, frames unchanged.
+ */
+public abstract class EchoServer implements AutoCloseable {
+    /** ZMTP heartbeat the raw ROUTER uses: the same as the LivenessRouter's defaults (1 s interval, timeout 500 ms). */
+    static final int HEARTBEAT_IVL_MS = 1000;
+    static final int HEARTBEAT_TIMEOUT_MS = 500;
+
+    /** Which server sits behind the endpoint. */
+    public enum Kind {
+        /** A plain JeroMQ ROUTER (ROUTER_MANDATORY + ROUTER_HANDOVER) and a thread that echoes: the baseline. */
+        RAW,
+        /** LivenessRouter with a MessageHandler that calls send() on the router's own loop thread. */
+        HANDLER,
+        /** LivenessRouter with an application thread that calls receive() then send(). */
+        RECEIVE
+    }
+
+    /** Sends that were not QUEUED (or raw sends that failed): must stay 0 for the figures to mean anything. */
+    final AtomicLong failedSends = new AtomicLong();
+
+    abstract String endpoint();
+
+    @Override
+    public abstract void close();
+
+    static EchoServer start(Kind kind) {
+        switch (kind) {
+            case RAW: return new Raw();
+            case HANDLER: return new Handler();
+            case RECEIVE: return new Receive();
+            default: throw new AssertionError(kind);
+        }
+    }
+
+    /** The baseline: the loop an application writes around a bare ROUTER. */
+    static final class Raw extends EchoServer {
+        private final CountDownLatch bound = new CountDownLatch(1);
+        private final Thread thread;
+        private volatile boolean running = true;
+        private volatile String endpoint;
+
+        Raw() {
+            thread = new Thread(this::run, "raw-router-echo");
+            thread.setDaemon(true);
+            thread.start();
+            try {
+                if (!bound.await(10, TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("raw router did not bind within 10 s");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+
+        private void run() {
+            try (ZContext ctx = new ZContext(1)) {
+                ZMQ.Socket router = ctx.createSocket(SocketType.ROUTER);
+                router.setRouterMandatory(true);
+                router.setRouterHandover(true);
+                router.setLinger(0);
+                router.setSndHWM(1000);
+                router.setHeartbeatIvl(HEARTBEAT_IVL_MS);
+                router.setHeartbeatTimeout(HEARTBEAT_TIMEOUT_MS);
+                router.setReceiveTimeOut(100);
+                router.bind("tcp://127.0.0.1:*");
+                endpoint = router.getLastEndpoint();
+                bound.countDown();
+                while (running) {
+                    byte[] identity = router.recv(0);
+                    if (identity == null) {
+                        continue; // receive timeout: look at the stop flag
+                    }
+                    byte[] body = router.recv(0);
+                    try {
+                        if (!router.send(identity, ZMQ.SNDMORE | ZMQ.DONTWAIT) || !router.send(body, 0)) {
+                            failedSends.incrementAndGet();
+                        }
+                    } catch (ZMQException e) {
+                        failedSends.incrementAndGet(); // EHOSTUNREACH: the dealer is gone
+                    }
+                }
+            } finally {
+                bound.countDown();
+            }
+        }
+
+        @Override
+        String endpoint() {
+            return endpoint;
+        }
+
+        @Override
+        public void close() {
+            running = false;
+            try {
+                thread.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** LivenessRouter, echoing from a MessageHandler on the loop thread. */
+    static final class Handler extends EchoServer {
+        private volatile LivenessRouter router;
+
+        Handler() {
+            router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").handler(this::echo).build();
+        }
+
+        private void echo(Message m) {
+            LivenessRouter r = router;
+            if (r == null || r.send(m.identity(), m.first()) != SendResult.QUEUED) {
+                failedSends.incrementAndGet();
+            }
+        }
+
+        @Override
+        String endpoint() {
+            return router.endpoints().get(0);
+        }
+
+        @Override
+        public void close() {
+            router.close();
+        }
+    }
+
+    /** LivenessRouter, echoing from an application thread in the pull style. */
+    static final class Receive extends EchoServer {
+        private final LivenessRouter router;
+        private final Thread thread;
+        private volatile boolean running = true;
+
+        Receive() {
+            router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").build();
+            thread = new Thread(this::run, "receive-echo");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        private void run() {
+            Duration wait = Duration.ofMillis(100);
+            while (running) {
+                Message m = router.receive(wait);
+                if (m != null && router.send(m.identity(), m.first()) != SendResult.QUEUED) {
+                    failedSends.incrementAndGet();
+                }
+            }
+        }
+
+        @Override
+        String endpoint() {
+            return router.endpoints().get(0);
+        }
+
+        @Override
+        public void close() {
+            running = false;
+            try {
+                thread.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            router.close();
+        }
+    }
+}
