@@ -1,6 +1,5 @@
 package io.github.zmqliveness;
 
-import java.util.Collections;
 import java.util.List;
 
 /**
@@ -16,7 +15,7 @@ public final class Message {
 
     public Message(Identity identity, List<byte[]> frames, String address) {
         this.identity = identity;
-        this.frames = Collections.unmodifiableList(frames);
+        this.frames = List.copyOf(frames); // no copy when it already is an immutable list
         this.address = address;
     }
 

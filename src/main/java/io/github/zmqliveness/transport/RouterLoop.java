@@ -105,6 +105,7 @@ public final class RouterLoop {
     /** DISCONNECTED events taken, waiting until the messages their connections pushed before dying are read. */
     private final List<TransportEvent> pendingDisconnects = new ArrayList<>();
     private final Outboxes.Writer writer = this::write;
+    private int receivedThisTurn;
     private final List<byte[]> frameBuffer = new ArrayList<>();
     /**
      * What ZeroMQ hands us as {@code [identity, marker]} when an identified connection dies
@@ -128,6 +129,7 @@ public final class RouterLoop {
         this.connections = new Connections(counters, badInput, log, config.maxConnections, confirmTimeoutNanos);
         long ttlNanos = config.messageTtl == null ? Long.MAX_VALUE : config.messageTtl.toNanos();
         this.outboxes = new Outboxes(counters, config.maxQueuedMessages, config.maxQueuedBytes, ttlNanos, waker::wake);
+        this.outboxes.writeDirectlyWith(writer);
         this.admissions = config.maxJoinsPerSecond > 0
                 ? new io.github.zmqliveness.liveness.TokenBucket(config.maxJoinsPerSecond, Math.max(1, config.maxJoinsPerSecond)) : null;
         this.inbound = config.handler == null ? new ArrayBlockingQueue<>(config.receiveQueueCapacity) : null;
@@ -308,7 +310,9 @@ public final class RouterLoop {
                         zmq.ZMQ.poll(selector, items, 2, timeout);
                     }
                     waker.sleeping(false);
-                    waker.drain();
+                    if (timeout != 0 && items[1].isReadable()) {
+                        waker.drain();
+                    }
                 }
                 try {
                     more = turn();
@@ -328,7 +332,7 @@ public final class RouterLoop {
         }
     }
 
-    /** One turn of the loop; true if the socket may hold more messages right now. */
+    /** One turn of the loop; true if it should turn again before polling. */
     private boolean turn() {
         takeTransportEvents();
         Runnable task;
@@ -344,14 +348,16 @@ public final class RouterLoop {
             pendingDisconnects.clear();
         }
         long now = System.nanoTime();
-        outboxes.flush(now, writer);
+        int written = outboxes.flush(now, writer);
         if (!readPaused) {
             table.onTick(now, tickSink);
         }
         connections.tick(now);
         outboxes.expireParked(now);
         peerCount = table.size();
-        return !drained && !readPaused;
+        // After a turn that did work, look again before polling: under load the loop then never
+        // pays for a poll, and when the work stops it polls after one empty turn.
+        return (!drained || receivedThisTurn > 0 || written > 0) && !readPaused;
     }
 
     private long pollTimeoutMillis(long now) {
@@ -512,6 +518,7 @@ public final class RouterLoop {
 
     /** Reads up to a batch; true if the socket has nothing more to read right now. */
     private boolean receiveBatch() {
+        receivedThisTurn = 0;
         if (inbound != null && inbound.remainingCapacity() == 0) {
             if (!readPaused) {
                 log.warn("receive queue is full ({} messages): reading paused until the application calls receive(); "
@@ -554,7 +561,8 @@ public final class RouterLoop {
                 continue;
             }
             counters.inc(Counter.MESSAGES_RECEIVED);
-            onMessage(Identity.fromWire(first.data()), address, new ArrayList<>(frameBuffer));
+            receivedThisTurn++;
+            onMessage(Identity.fromWire(first.data()), address, List.copyOf(frameBuffer));
             if (inbound != null && inbound.remainingCapacity() == 0) {
                 return false;
             }
