@@ -1,7 +1,6 @@
 package io.github.zmqliveness.cli;
 
 import io.github.zmqliveness.PeerEvent;
-import io.github.zmqliveness.PeerListener;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -12,21 +11,21 @@ import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /**
- * Keeps every peer event of the demo's router, in order, and lets the script wait for the one
- * that reports a fault. Positions ({@link #mark()}) rather than times say "since the fault", so a
- * clock step cannot hide an event.
+ * Keeps every event of one source in the demo (the router's peer events, or one client's
+ * events), in order, and lets the script wait for the one that reports a fault. Positions
+ * ({@link #mark()}) rather than times say "since the fault", so a clock step cannot hide an event.
+ * Thread-safe; {@link #record} is the listener ({@code recorder::record}).
  */
-final class EventRecorder implements PeerListener {
-    private final List<PeerEvent> events = new ArrayList<>();
-    private final Consumer<PeerEvent> onEach;
+final class EventRecorder<E> {
+    private final List<E> events = new ArrayList<>();
+    private final Consumer<E> onEach;
 
-    /** {@code onEach} sees every event as it arrives (on the router's event thread). */
-    EventRecorder(Consumer<PeerEvent> onEach) {
+    /** {@code onEach} sees every event as it arrives (on the listener's thread). */
+    EventRecorder(Consumer<E> onEach) {
         this.onEach = onEach;
     }
 
-    @Override
-    public void onEvent(PeerEvent event) {
+    void record(E event) {
         synchronized (this) {
             events.add(event);
             notifyAll();
@@ -40,7 +39,7 @@ final class EventRecorder implements PeerListener {
     }
 
     /** The first event at or after {@code from} that matches, waiting at most {@code timeout} for it. */
-    synchronized Optional<PeerEvent> await(int from, Predicate<PeerEvent> match, Duration timeout) throws InterruptedException {
+    synchronized Optional<E> await(int from, Predicate<? super E> match, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         int checked = from;
         while (true) {
@@ -58,8 +57,8 @@ final class EventRecorder implements PeerListener {
     }
 
     /** The events at or after {@code from} that match, as of now. */
-    synchronized List<PeerEvent> since(int from, Predicate<PeerEvent> match) {
-        List<PeerEvent> found = new ArrayList<>();
+    synchronized List<E> since(int from, Predicate<? super E> match) {
+        List<E> found = new ArrayList<>();
         for (int i = from; i < events.size(); i++) {
             if (match.test(events.get(i))) {
                 found.add(events.get(i));
@@ -68,12 +67,12 @@ final class EventRecorder implements PeerListener {
         return found;
     }
 
-    /** Matches events of {@code type} for the identity whose text is {@code identity}. */
+    /** Matches peer events of {@code type} for the identity whose text is {@code identity}. */
     static Predicate<PeerEvent> is(PeerEvent.Type type, String identity) {
         return e -> e.type() == type && e.identity().toString().equals(identity);
     }
 
-    /** Matches every event for the identity whose text is {@code identity}. */
+    /** Matches every peer event for the identity whose text is {@code identity}. */
     static Predicate<PeerEvent> about(String identity) {
         return e -> e.identity().toString().equals(identity);
     }

@@ -55,6 +55,12 @@ final class JsonObject {
         return this;
     }
 
+    /** Nests a finished object. */
+    JsonObject put(String name, JsonObject value) {
+        key(name).append(value);
+        return this;
+    }
+
     private StringBuilder key(String name) {
         if (!empty) {
             sb.append(',');

@@ -1,8 +1,10 @@
 package io.github.zmqliveness.cli;
 
+import io.github.zmqliveness.ClientEvent;
 import io.github.zmqliveness.PeerEvent;
 import io.github.zmqliveness.PeerSnapshot;
 import io.github.zmqliveness.PeerState;
+import io.github.zmqliveness.transport.ClientLoop;
 
 import java.io.PrintStream;
 import java.time.Duration;
@@ -15,7 +17,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The demo's screen: the peer table every tick, what the script is doing, and the peer events.
+ * The demo's screen: the router's peer table and the DealerClients' own view every tick, what the
+ * script is doing, and the events of both sides.
  *
  * <p>On a terminal it redraws one screen in place with ANSI escapes, notes and events in a
  * "recent" list under the table. Otherwise (a pipe, a file, CI) it appends: each table under a
@@ -23,25 +26,47 @@ import java.util.Locale;
  * Thread-safe: the ticker, the event thread and the script all write here.
  */
 final class LiveView {
-    private static final int RECENT_LINES = 10;
+    private static final int RECENT_LINES = 14;
     private static final String HOME = "\033[H";
     private static final String CLEAR_SCREEN = "\033[2J";
     private static final String CLEAR_LINE_END = "\033[K";
     private static final String CLEAR_SCREEN_END = "\033[J";
     private static final String BOLD = "\033[1m";
     private static final String RESET = "\033[0m";
-    private static final String ROW_FORMAT = "  %-12s %-12s %-22s %9s %10s %6s";
+    private static final String ROW_FORMAT = "  %-12s %-4s %-12s %-22s %9s %10s %6s";
+    private static final String CLIENT_ROW_FORMAT = "  %-12s %-12s %-10s %8s %11s %6s";
 
-    /** What one tick shows; gathered by the caller so this class never talks to the router. */
+    /** What one tick shows; gathered by the caller so this class never talks to the router or the clients. */
     static final class Frame {
         final List<PeerSnapshot> peers;
         final int connections;
         final MessageTally tally;
+        final List<ClientRow> clients;
 
-        Frame(List<PeerSnapshot> peers, int connections, MessageTally tally) {
+        Frame(List<PeerSnapshot> peers, int connections, MessageTally tally, List<ClientRow> clients) {
             this.peers = peers;
             this.connections = connections;
             this.tally = tally;
+            this.clients = clients;
+        }
+    }
+
+    /** One DealerClient as it sees itself. */
+    static final class ClientRow {
+        final String name;
+        final String identity;
+        final ClientLoop.State state;
+        final long session;
+        final long reconnects;
+        final long sent;
+
+        ClientRow(String name, String identity, ClientLoop.State state, long session, long reconnects, long sent) {
+            this.name = name;
+            this.identity = identity;
+            this.state = state;
+            this.session = session;
+            this.reconnects = reconnects;
+            this.sent = sent;
         }
     }
 
@@ -65,14 +90,43 @@ final class LiveView {
         log(elapsed() + "  " + text);
     }
 
+    /** A peer event of the router. */
     synchronized void event(PeerEvent e) {
-        StringBuilder sb = new StringBuilder(elapsed()).append("  event ")
-                .append(String.format(Locale.ROOT, "%-9s %-10s %s", PeerEventJson.snakeCase(e.type()), e.identity(), e.address()));
+        if (finished) {
+            return; // closing: the goodbyes are not part of the story
+        }
+        StringBuilder sb = new StringBuilder(elapsed()).append("  router ")
+                .append(String.format(Locale.ROOT, "%-13s %-10s %s", PeerEventJson.snakeCase(e.type()), e.identity(), e.address()));
         if (e.previousAddress() != null) {
             sb.append(" (was ").append(e.previousAddress()).append(')');
         }
         if (e.reason() != null) {
             sb.append(" reason=").append(PeerEventJson.snakeCase(e.reason()));
+        }
+        log(sb.toString());
+    }
+
+    /** An event of the DealerClient called {@code name}, as the client itself saw it. */
+    synchronized void clientEvent(String name, ClientEvent e) {
+        if (finished) {
+            return;
+        }
+        StringBuilder sb = new StringBuilder(elapsed()).append("  client ")
+                .append(String.format(Locale.ROOT, "%-13s %-10s %s", PeerEventJson.snakeCase(e.type()), name, e.endpoint()));
+        if (e.session() != 0 && e.type() != ClientEvent.Type.TOLD_TO_LEAVE && e.type() != ClientEvent.Type.STOPPED) {
+            sb.append(" session=").append(e.session());
+        }
+        if (e.type() == ClientEvent.Type.REJOINED) {
+            sb.append(e.resumed() ? " resumed" : " fresh session");
+        }
+        if (e.cause() != null) {
+            sb.append(" cause=").append(PeerEventJson.snakeCase(e.cause()));
+        }
+        if (e.reason() != null) {
+            sb.append(" reason=").append(PeerEventJson.snakeCase(e.reason()));
+        }
+        if (e.retryAfter() != null) {
+            sb.append(" retry_after=").append(Durations.format(e.retryAfter()));
         }
         log(sb.toString());
     }
@@ -90,7 +144,7 @@ final class LiveView {
         } else {
             lines.add("--- " + header + " ---");
         }
-        lines.add(String.format(Locale.ROOT, ROW_FORMAT, "IDENTITY", "STATE", "ADDRESS", "HEARD_MS", "TAKEOVERS", "MSGS"));
+        lines.add(String.format(Locale.ROOT, ROW_FORMAT, "IDENTITY", "KIND", "STATE", "ADDRESS", "HEARD_MS", "TAKEOVERS", "MSGS"));
         Instant now = Instant.now();
         List<PeerSnapshot> peers = new ArrayList<>(frame.peers);
         peers.sort(Comparator.comparing(PeerSnapshot::identity));
@@ -99,6 +153,13 @@ final class LiveView {
         }
         if (peers.isEmpty()) {
             lines.add("  (no peers)");
+        }
+        if (!frame.clients.isEmpty()) {
+            lines.add(String.format(Locale.ROOT, CLIENT_ROW_FORMAT, "CLIENT", "IDENTITY", "ITS_STATE", "SESSION", "RECONNECTS", "SENT"));
+            for (ClientRow c : frame.clients) {
+                lines.add(String.format(Locale.ROOT, CLIENT_ROW_FORMAT, shorten(c.name, 12), shorten(c.identity, 12),
+                        c.state == null ? "-" : c.state, c.session, c.reconnects, c.sent));
+            }
         }
         if (ansi) {
             lines.add("");
@@ -111,7 +172,7 @@ final class LiveView {
         }
     }
 
-    /** No more frames: a tick still running must not draw over what comes next. */
+    /** No more frames or events: a tick still running must not draw over what comes next. */
     synchronized void finish() {
         finished = true;
     }
@@ -124,7 +185,8 @@ final class LiveView {
 
     private String row(PeerSnapshot p, Instant now, MessageTally tally) {
         long heardMs = p.lastHeard() == null ? -1 : Math.max(0, Duration.between(p.lastHeard(), now).toMillis());
-        String line = String.format(Locale.ROOT, ROW_FORMAT, shorten(p.identity().toString(), 12), p.state(),
+        String line = String.format(Locale.ROOT, ROW_FORMAT, shorten(p.identity().toString(), 12), p.heartbeating() ? "zlp" : "raw",
+                p.state(),
                 p.address() == null ? "-" : p.address(), heardMs < 0 ? "-" : Long.toString(heardMs), p.takeovers(),
                 tally.count(p.identity()));
         return ansi && p.state() != PeerState.ALIVE ? colour(p.state()) + line + RESET : line;

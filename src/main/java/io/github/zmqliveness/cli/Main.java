@@ -4,7 +4,7 @@ import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
 
-/** The {@code zmq-liveness} command-line tool: {@code router}, {@code demo}, {@code help}. */
+/** The {@code zmq-liveness} command-line tool: {@code router}, {@code client}, {@code demo}, {@code help}. */
 public final class Main {
     static final int EXIT_OK = 0;
     static final int EXIT_FAILED = 1;
@@ -20,7 +20,21 @@ public final class Main {
             "           --liveness N      missed intervals before a heartbeating peer is evicted (default 3)",
             "           --echo            send every received message back to its sender",
             "           stops cleanly, exit code 0, on SIGTERM or SIGINT (Ctrl-C)",
-            "  demo     scripted faults against simulated clients, with a live peer table; ~30 s;",
+            "  client   run DealerClients that each send 'seq <n>' every interval; prints their events",
+            "           (connected, rejoined, disconnected, told_to_leave, stopped) and every message they",
+            "           receive (message, with seq when a numbered message comes back) as JSON lines on stdout",
+            "           --connect ENDPOINT  server endpoint, such as tcp://127.0.0.1:5555 (repeatable: failover",
+            "                               in order; required)",
+            "           --identity NAME     routing id (required); with --count N > 1, NAME-0 .. NAME-(N-1)",
+            "           --count N           clients in this process (default 1, at most " + ClientOptions.MAX_COUNT + ")",
+            "           --interval DUR      time between numbered messages (default 1s)",
+            "           --heartbeat DUR     heartbeat interval until the server's WELCOME says otherwise (default 1s)",
+            "           --liveness N        silent intervals before the server is given up (default 3)",
+            "           --no-resume         after a disconnect start a clean session: drop what was queued meanwhile",
+            "           stops cleanly on SIGTERM or SIGINT with an 'exited' line of counters, exit code 0;",
+            "           exit code 1 if every client stopped because its identity is in use by another client",
+            "  demo     scripted faults against plain DEALERs and DealerClients in one process, with a live",
+            "           peer table; ~30 s;",
             "           exit code 0 if every fault was detected, 1 otherwise",
             "  help     this text",
             "",
@@ -48,6 +62,13 @@ public final class Main {
                         return EXIT_OK;
                     }
                     return new RouterCommand(options, new JsonLineWriter(out), err).run();
+                case "client":
+                    ClientOptions clientOptions = ClientOptions.parse(rest);
+                    if (clientOptions.help) {
+                        out.println(USAGE);
+                        return EXIT_OK;
+                    }
+                    return new ClientCommand(clientOptions, new JsonLineWriter(out), err).run();
                 case "demo":
                     if (DemoCommand.parseHelp(rest)) {
                         out.println(USAGE);

@@ -1,5 +1,6 @@
 package io.github.zmqliveness.cli;
 
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -54,6 +55,54 @@ final class OptionReader {
         if (inlineValue != null) {
             throw new UsageException(command + ": option " + name + " takes no value");
         }
+    }
+
+    /** The current option's value as a ZeroMQ endpoint, {@code transport://address}. */
+    String endpointValue() throws UsageException {
+        String value = value();
+        if (!value.matches("[a-z]+://.+")) {
+            throw new UsageException(command + ": " + name + " needs a ZeroMQ endpoint such as tcp://127.0.0.1:5555, got '" + value + "'");
+        }
+        return value;
+    }
+
+    /** The current option's value as a duration of at least {@code min} (see {@link Durations#parse}). */
+    Duration durationValue(Duration min) throws UsageException {
+        String value = value();
+        try {
+            Duration d = Durations.parsePositive(value);
+            if (d.compareTo(min) < 0) {
+                throw new IllegalArgumentException("must be at least " + Durations.format(min) + ", got '" + value + "'");
+            }
+            return d;
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(command + ": " + name + ": " + e.getMessage());
+        }
+    }
+
+    /** A heartbeat interval: the transport timeout is half of it and JeroMQ counts whole milliseconds, so 2ms at least. */
+    Duration heartbeatValue() throws UsageException {
+        return durationValue(Duration.ofMillis(2));
+    }
+
+    /** The current option's value as a whole number from {@code min} to {@code max}; {@code what} names its unit. */
+    int intValue(int min, int max, String what) throws UsageException {
+        String value = value();
+        try {
+            int n = Integer.parseInt(value);
+            if (n >= min && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new UsageException(command + ": " + name + " must be a whole number of " + what + " from " + min + " to " + max
+                + ", got '" + value + "'");
+    }
+
+    /** Missed heartbeat intervals before the other side is given up: 1 to 255, as ZLP carries it in one byte. */
+    int livenessValue() throws UsageException {
+        return intValue(1, 255, "intervals");
     }
 
     UsageException unknown() {

@@ -33,13 +33,13 @@ final class RouterOptions {
         while (options.advance()) {
             switch (options.name()) {
                 case "--bind":
-                    endpoints.add(endpoint(options.value()));
+                    endpoints.add(options.endpointValue());
                     break;
                 case "--heartbeat":
-                    heartbeat = heartbeat(options.value());
+                    heartbeat = options.heartbeatValue();
                     break;
                 case "--liveness":
-                    liveness = liveness(options.value());
+                    liveness = options.livenessValue();
                     break;
                 case "--echo":
                     options.noValue();
@@ -56,37 +56,5 @@ final class RouterOptions {
             throw new UsageException("router: --bind is required, for example --bind tcp://127.0.0.1:5555");
         }
         return new RouterOptions(endpoints, heartbeat, liveness, echo, false);
-    }
-
-    private static String endpoint(String value) throws UsageException {
-        if (!value.matches("[a-z]+://.+")) {
-            throw new UsageException("router: --bind needs a ZeroMQ endpoint such as tcp://127.0.0.1:5555, got '" + value + "'");
-        }
-        return value;
-    }
-
-    private static Duration heartbeat(String value) throws UsageException {
-        try {
-            Duration d = Durations.parsePositive(value);
-            // The transport timeout is half the interval and JeroMQ counts whole milliseconds.
-            if (d.toMillis() < 2) {
-                throw new IllegalArgumentException("heartbeat must be at least 2ms, got '" + value + "'");
-            }
-            return d;
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("router: --heartbeat: " + e.getMessage());
-        }
-    }
-
-    private static int liveness(String value) throws UsageException {
-        try {
-            int n = Integer.parseInt(value);
-            if (n >= 1 && n <= 255) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new UsageException("router: --liveness must be a whole number of intervals from 1 to 255, got '" + value + "'");
     }
 }

@@ -22,10 +22,11 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class SimulatedClient implements AutoCloseable {
     static final Duration SEND_EVERY = Duration.ofMillis(300);
-    private static final int HEARTBEAT_IVL_MS = 500;
+    /** The ZMTP heartbeat of the demo's router, as a well-configured client would use. */
+    private static final int HEARTBEAT_IVL_MS = (int) DemoCommand.HEARTBEAT.toMillis();
     // JeroMQ 0.6.0 needs the heartbeat timeout below the interval to notice a dead link.
-    private static final int HEARTBEAT_TIMEOUT_MS = 250;
-    private static final int HANDSHAKE_IVL_MS = 1000;
+    private static final int HEARTBEAT_TIMEOUT_MS = HEARTBEAT_IVL_MS / 2;
+    static final Duration HANDSHAKE_IVL = Duration.ofSeconds(1);
     private static final int RECONNECT_IVL_MS = 100;
 
     private final String name;
@@ -37,13 +38,20 @@ final class SimulatedClient implements AutoCloseable {
     private final AtomicLong sent = new AtomicLong();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Thread thread;
+    private final int handshakeMillis;
     private volatile Instant stopRequestedAt;
 
     /** A client called {@code name} (for the screen) presenting {@code identity} to the router at {@code endpoint}. Not started. */
     SimulatedClient(String name, String identity, String endpoint) {
+        this(name, identity, endpoint, HANDSHAKE_IVL);
+    }
+
+    /** As above, giving up a connection whose ZMTP handshake has not completed within {@code handshake} (then reconnecting). */
+    SimulatedClient(String name, String identity, String endpoint, Duration handshake) {
         this.name = name;
         this.identity = identity.getBytes(StandardCharsets.UTF_8);
         this.endpoint = endpoint;
+        this.handshakeMillis = (int) handshake.toMillis();
         this.thread = new Thread(this::run, "client-" + name);
         this.thread.setDaemon(true);
     }
@@ -110,7 +118,7 @@ final class SimulatedClient implements AutoCloseable {
         socket.setIdentity(identity);
         socket.setHeartbeatIvl(HEARTBEAT_IVL_MS);
         socket.setHeartbeatTimeout(HEARTBEAT_TIMEOUT_MS);
-        socket.setHandshakeIvl(HANDSHAKE_IVL_MS);
+        socket.setHandshakeIvl(handshakeMillis);
         socket.setReconnectIVL(RECONNECT_IVL_MS);
         socket.setLinger(0);
         socket.connect(endpoint);

@@ -51,7 +51,11 @@ public final class TcpProxy implements AutoCloseable {
         return "tcp://127.0.0.1:" + port();
     }
 
-    /** Stops forwarding in both directions; connections stay open. Data read meanwhile is held, not lost. */
+    /**
+     * Stops forwarding in both directions; connections stay open. Data read meanwhile is held, not
+     * lost, and so is the end of a connection: a side that closes while the link is frozen is seen
+     * closing by the other side only after {@link #thaw()} (or {@link #close()}).
+     */
     public void freeze() {
         frozen = true;
     }
@@ -115,26 +119,35 @@ public final class TcpProxy implements AutoCloseable {
     private void pump(Socket from, Socket to) {
         Thread t = new Thread(() -> {
             byte[] buf = new byte[16384];
-            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+            try {
+                // Not try-with-resources: closing a socket's stream closes the socket, and a frozen link must not pass a close on.
+                InputStream in = from.getInputStream();
+                OutputStream out = to.getOutputStream();
                 while (true) {
                     awaitThaw();
                     int n = in.read(buf);
+                    awaitThaw(); // what was read while frozen, the end of the stream included, waits for the thaw
                     if (n < 0) {
                         break;
                     }
-                    awaitThaw();
                     out.write(buf, 0, n);
                     out.flush();
                 }
-            } catch (IOException | InterruptedException e) {
+            } catch (IOException e) {
                 // connection gone or proxy closed
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             } finally {
-                if (!frozen) {
-                    closeQuietly(from);
-                    closeQuietly(to);
-                    sockets.remove(from);
-                    sockets.remove(to);
+                // A link that dies while frozen says nothing of it (no FIN, no RST) until it thaws or the proxy closes.
+                try {
+                    awaitThaw();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 }
+                closeQuietly(from);
+                closeQuietly(to);
+                sockets.remove(from);
+                sockets.remove(to);
             }
         }, "tcp-proxy-pump-" + port());
         t.setDaemon(true);

@@ -1,7 +1,10 @@
 package io.github.zmqliveness.cli;
 
+import io.github.zmqliveness.ClientEvent;
 import io.github.zmqliveness.EvictReason;
 import io.github.zmqliveness.Identity;
+import io.github.zmqliveness.LivenessRouter;
+import io.github.zmqliveness.Message;
 import io.github.zmqliveness.PeerEvent;
 import org.junit.jupiter.api.Test;
 import org.zeromq.SocketType;
@@ -18,22 +21,28 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class CliTest {
+    /** For the client end to end test: detection times are not its subject; an interval a loaded machine does not miss by accident is. */
+    private static final String E2E_HEARTBEAT = "500ms";
 
     // ------------------------------------------------------------------ durations
 
@@ -107,6 +116,49 @@ class CliTest {
                 + "\"time\":\"2024-05-01T10:00:00.123Z\"}", PeerEventJson.of(evicted).toString());
     }
 
+    @Test
+    void writesClientEventsWithTheFieldsThatApply() {
+        Instant t = Instant.parse("2024-05-01T10:00:00.123Z");
+        Identity id = Identity.of("host-a");
+        String endpoint = "tcp://127.0.0.1:5555";
+        assertEquals("{\"event\":\"connected\",\"identity\":\"host-a\",\"endpoint\":\"tcp://127.0.0.1:5555\",\"session\":7,"
+                + "\"time\":\"2024-05-01T10:00:00.123Z\"}",
+                ClientEventJson.of(id, new ClientEvent(ClientEvent.Type.CONNECTED, endpoint, 7, false, null, null, null, t)).toString());
+        assertEquals("{\"event\":\"rejoined\",\"identity\":\"host-a\",\"endpoint\":\"tcp://127.0.0.1:5555\",\"session\":8,"
+                + "\"resumed\":true,\"time\":\"2024-05-01T10:00:00.123Z\"}",
+                ClientEventJson.of(id, new ClientEvent(ClientEvent.Type.REJOINED, endpoint, 8, true, null, null, null, t)).toString());
+        assertEquals("{\"event\":\"disconnected\",\"identity\":\"host-a\",\"endpoint\":\"tcp://127.0.0.1:5555\",\"session\":8,"
+                + "\"cause\":\"server_silent\",\"time\":\"2024-05-01T10:00:00.123Z\"}",
+                ClientEventJson.of(id, new ClientEvent(ClientEvent.Type.DISCONNECTED, endpoint, 8, false, ClientEvent.Cause.SERVER_SILENT,
+                        null, null, t)).toString());
+        assertEquals("{\"event\":\"told_to_leave\",\"identity\":\"host-a\",\"endpoint\":\"tcp://127.0.0.1:5555\","
+                + "\"reason\":\"try_later\",\"retry_after_ms\":1500,\"time\":\"2024-05-01T10:00:00.123Z\"}",
+                ClientEventJson.of(id, new ClientEvent(ClientEvent.Type.TOLD_TO_LEAVE, endpoint, 8, false, null, ClientEvent.Reason.TRY_LATER,
+                        Duration.ofMillis(1500), t)).toString());
+        assertEquals("{\"event\":\"stopped\",\"identity\":\"host-a\",\"endpoint\":\"tcp://127.0.0.1:5555\","
+                + "\"reason\":\"conflict\",\"time\":\"2024-05-01T10:00:00.123Z\"}",
+                ClientEventJson.of(id, new ClientEvent(ClientEvent.Type.STOPPED, endpoint, 8, false, null, ClientEvent.Reason.CONFLICT,
+                        null, t)).toString());
+    }
+
+    @Test
+    void writesReceivedMessagesWithTheirSequenceNumberOrText() {
+        Instant t = Instant.parse("2024-05-01T10:00:00Z");
+        Identity id = Identity.of("host-a");
+        String endpoint = "tcp://127.0.0.1:5555";
+        Message echoed = new Message(id, List.of(ClientEventJson.seqPayload(42)), endpoint);
+        assertEquals(42, ClientEventJson.seqOf(echoed));
+        assertEquals("{\"event\":\"message\",\"identity\":\"host-a\",\"endpoint\":\"tcp://127.0.0.1:5555\",\"seq\":42,"
+                + "\"time\":\"2024-05-01T10:00:00Z\"}", ClientEventJson.ofMessage(id, echoed, t).toString());
+        Message other = new Message(id, List.of("seq 4x\n".getBytes(StandardCharsets.UTF_8)), endpoint);
+        assertEquals(-1, ClientEventJson.seqOf(other));
+        assertEquals("{\"event\":\"message\",\"identity\":\"host-a\",\"endpoint\":\"tcp://127.0.0.1:5555\",\"text\":\"seq 4x\\u000a\","
+                + "\"time\":\"2024-05-01T10:00:00Z\"}", ClientEventJson.ofMessage(id, other, t).toString());
+        Message twoFrames = new Message(id, List.of(ClientEventJson.seqPayload(1), new byte[] {1}), endpoint);
+        assertEquals(-1, ClientEventJson.seqOf(twoFrames), "a numbered message is one frame");
+        assertTrue(ClientEventJson.ofMessage(id, twoFrames, t).toString().contains("\"text\":\"seq 1\",\"frames\":2,"));
+    }
+
     // ------------------------------------------------------------------ command line
 
     @Test
@@ -115,7 +167,15 @@ class CliTest {
                 List.of("router", "--bind", "tcp://127.0.0.1:5555", "--heartbeat", "fast"),
                 List.of("router", "--bind", "tcp://127.0.0.1:5555", "--liveness", "0"),
                 List.of("router", "--bind", "tcp://127.0.0.1:5555", "--verbose"),
-                List.of("router", "--bind"), List.of("demo", "--fast"))) {
+                List.of("router", "--bind"), List.of("demo", "--fast"),
+                List.of("client"), List.of("client", "--identity", "host-a"), List.of("client", "--connect", "tcp://127.0.0.1:5555"),
+                List.of("client", "--connect", "127.0.0.1:5555", "--identity", "host-a"),
+                List.of("client", "--connect", "tcp://127.0.0.1:5555", "--identity", ""),
+                List.of("client", "--connect", "tcp://127.0.0.1:5555", "--identity", "host-a", "--count", "0"),
+                List.of("client", "--connect", "tcp://127.0.0.1:5555", "--identity", "host-a", "--count", "many"),
+                List.of("client", "--connect", "tcp://127.0.0.1:5555", "--identity", "host-a", "--interval", "100"),
+                List.of("client", "--connect", "tcp://127.0.0.1:5555", "--identity", "host-a", "--heartbeat", "1ms"),
+                List.of("client", "--connect", "tcp://127.0.0.1:5555", "--identity", "host-a", "--no-resume=yes"))) {
             ByteArrayOutputStream err = new ByteArrayOutputStream();
             int code = Main.run(args, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true));
             assertEquals(Main.EXIT_USAGE, code, args.toString());
@@ -133,6 +193,52 @@ class CliTest {
         assertTrue(o.echo);
     }
 
+    @Test
+    void readsClientOptions() throws UsageException {
+        ClientOptions one = ClientOptions.parse(Arrays.asList("--connect", "tcp://127.0.0.1:5555", "--identity", "host-a"));
+        assertEquals(List.of("host-a"), one.identities);
+        assertEquals(ClientOptions.DEFAULT_INTERVAL, one.interval);
+        assertEquals(ClientOptions.DEFAULT_HEARTBEAT, one.heartbeat);
+        assertEquals(ClientOptions.DEFAULT_LIVENESS, one.liveness);
+        assertTrue(one.resume);
+
+        ClientOptions many = ClientOptions.parse(Arrays.asList("--connect", "tcp://127.0.0.1:5555", "--connect=tcp://127.0.0.1:5556",
+                "--identity=host-a", "--count", "3", "--interval", "100ms", "--heartbeat", "200ms", "--liveness", "4", "--no-resume"));
+        assertEquals(Arrays.asList("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556"), many.endpoints);
+        assertEquals(Arrays.asList("host-a-0", "host-a-1", "host-a-2"), many.identities);
+        assertEquals(Duration.ofMillis(100), many.interval);
+        assertEquals(Duration.ofMillis(200), many.heartbeat);
+        assertEquals(4, many.liveness);
+        assertFalse(many.resume);
+    }
+
+    /** Two client commands with one identity: the router's conflict verdict stops both, and each exits 1 with its summary. */
+    @Test
+    void clientCommandExitsWhenEveryClientIsStoppedByAConflict() throws Exception {
+        try (LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").heartbeatInterval(Duration.ofMillis(200)).build()) {
+            List<String> args = List.of("client", "--connect", router.endpoints().get(0), "--identity", "twin", "--interval", "100ms",
+                    "--heartbeat", "200ms");
+            List<ByteArrayOutputStream> outs = new ArrayList<>();
+            List<CompletableFuture<Integer>> runs = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                outs.add(out);
+                PrintStream stdout = new PrintStream(out, true, StandardCharsets.UTF_8);
+                runs.add(CompletableFuture.supplyAsync(() -> Main.run(args, stdout, new PrintStream(new ByteArrayOutputStream(), true))));
+            }
+            await("both client commands end by themselves").atMost(Duration.ofSeconds(30))
+                    .until(() -> runs.stream().allMatch(CompletableFuture::isDone));
+            for (int i = 0; i < 2; i++) {
+                String text = outs.get(i).toString(StandardCharsets.UTF_8);
+                assertEquals(Main.EXIT_FAILED, runs.get(i).get(), text);
+                assertTrue(text.contains("{\"event\":\"stopped\",\"identity\":\"twin\""), text);
+                assertTrue(text.contains("\"reason\":\"conflict\""), text);
+                String last = text.substring(text.trim().lastIndexOf('\n') + 1);
+                assertTrue(last.startsWith("{\"event\":\"exited\"") && last.contains("\"twin\":{\"state\":\"stopped\""), last);
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ end to end
 
     @Test
@@ -143,16 +249,13 @@ class CliTest {
         Lines out = Lines.of(router.getInputStream());
         Lines err = Lines.of(router.getErrorStream());
         try {
-            String listening = await("listening line; stderr: " + err).atMost(Duration.ofSeconds(30))
-                    .until(() -> out.find("\"event\":\"listening\""), Optional::isPresent).get();
-            Matcher endpoint = Pattern.compile("\"endpoints\":\\[\"(tcp://127\\.0\\.0\\.1:\\d+)\"").matcher(listening);
-            assertTrue(endpoint.find(), listening);
+            String endpoint = endpointOf(out, err);
 
             try (ZContext context = new ZContext()) {
                 ZMQ.Socket dealer = context.createSocket(SocketType.DEALER);
                 dealer.setIdentity("host-a".getBytes(StandardCharsets.UTF_8));
                 dealer.setLinger(0);
-                dealer.connect(endpoint.group(1));
+                dealer.connect(endpoint);
                 assertTrue(dealer.send("ping-1"));
 
                 await("joined line for host-a").atMost(Duration.ofSeconds(10))
@@ -179,6 +282,122 @@ class CliTest {
         assertTrue(stopped.contains("\"stats\":{\"joins\":1,"), stopped);
     }
 
+    /**
+     * The two commands together, as separate processes: {@code router --echo} and
+     * {@code client --count 2}. Numbered messages come back; a router stopped by SIGTERM is
+     * noticed by both clients, which rejoin by themselves when it is started again on the same
+     * port; SIGTERM ends everything with exit code 0.
+     */
+    @Test
+    void clientCommandRoundTripsThroughTheRouterAndRejoinsAfterARestart() throws Exception {
+        List<Process> processes = new ArrayList<>();
+        try {
+            Process router = start(processes, "router", "--bind", "tcp://127.0.0.1:*", "--heartbeat", E2E_HEARTBEAT, "--echo");
+            Lines routerOut = Lines.of(router.getInputStream());
+            Lines routerErr = Lines.of(router.getErrorStream());
+            String endpoint = endpointOf(routerOut, routerErr);
+
+            Process client = start(processes, "client", "--connect", endpoint, "--identity", "host-a", "--count", "2",
+                    "--interval", "100ms", "--heartbeat", E2E_HEARTBEAT);
+            Lines clientOut = Lines.of(client.getInputStream());
+            Lines clientErr = Lines.of(client.getErrorStream());
+            List<String> ids = List.of("host-a-0", "host-a-1");
+            for (String id : ids) {
+                awaitLine(clientOut, 0, "connected", id, clientErr);
+                awaitLine(routerOut, 0, "joined", id, routerErr);
+                // Every numbered message comes back, in order: the first ones at least, seq 1, 2, 3.
+                await("seq 1..3 echoed to " + id + "; stdout:\n" + clientOut).atMost(Duration.ofSeconds(20))
+                        .until(() -> seqs(clientOut, 0, id).size() >= 3);
+                assertEquals(List.of(1L, 2L, 3L), seqs(clientOut, 0, id).subList(0, 3), clientOut.toString());
+            }
+            assertTrue(clientOut.lines.get(0).startsWith("{\"event\":\"starting\",\"identities\":[\"host-a-0\",\"host-a-1\"]"),
+                    clientOut.lines.get(0));
+
+            // The router goes away: both clients notice.
+            int beforeStop = clientOut.size();
+            router.toHandle().destroy(); // SIGTERM
+            assertTrue(router.waitFor(20, TimeUnit.SECONDS), "router did not stop");
+            assertEquals(0, router.exitValue(), "router exit code after SIGTERM; stderr: " + routerErr);
+            for (String id : ids) {
+                awaitLine(clientOut, beforeStop, "disconnected", id, clientErr);
+            }
+
+            // The router comes back on the same port: both clients rejoin by themselves, and messages flow again.
+            int beforeRestart = clientOut.size();
+            Process router2 = start(processes, "router", "--bind", endpoint, "--heartbeat", E2E_HEARTBEAT, "--echo");
+            Lines router2Out = Lines.of(router2.getInputStream());
+            Lines router2Err = Lines.of(router2.getErrorStream());
+            assertEquals(endpoint, endpointOf(router2Out, router2Err));
+            for (String id : ids) {
+                int rejoined = awaitLine(clientOut, beforeRestart, "rejoined", id, clientErr);
+                awaitLine(router2Out, 0, "joined", id, router2Err);
+                await("seq echoed to " + id + " after the rejoin").atMost(Duration.ofSeconds(20))
+                        .until(() -> !seqs(clientOut, rejoined, id).isEmpty());
+            }
+
+            // Everything stops on SIGTERM with exit code 0; the client's last line sums up each client.
+            client.toHandle().destroy();
+            assertTrue(client.waitFor(20, TimeUnit.SECONDS), "client did not stop");
+            assertEquals(0, client.exitValue(), "client exit code after SIGTERM; stderr: " + clientErr);
+            await("exited line; stdout:\n" + clientOut).atMost(Duration.ofSeconds(5))
+                    .until(() -> clientOut.find("\"event\":\"exited\"").isPresent());
+            String exited = clientOut.find("\"event\":\"exited\"").get();
+            for (String id : ids) {
+                assertTrue(exited.contains("\"" + id + "\":{\"state\":\"ready\""), exited);
+            }
+            Matcher sessions = Pattern.compile("\"sessions\":(\\d+)").matcher(exited);
+            for (String id : ids) {
+                assertTrue(sessions.find() && Long.parseLong(sessions.group(1)) >= 2, "a session before and after the restart: " + exited);
+            }
+            await("left lines").atMost(Duration.ofSeconds(10))
+                    .until(() -> ids.stream().allMatch(id -> router2Out.find("\"event\":\"left\",\"identity\":\"" + id + "\"").isPresent()));
+            router2.toHandle().destroy();
+            assertTrue(router2.waitFor(20, TimeUnit.SECONDS), "second router did not stop");
+            assertEquals(0, router2.exitValue(), "second router exit code after SIGTERM; stderr: " + router2Err);
+        } finally {
+            for (Process p : processes) {
+                if (p.isAlive()) {
+                    p.destroyForcibly();
+                    p.waitFor(10, TimeUnit.SECONDS);
+                }
+            }
+        }
+    }
+
+    /** Starts the tool in a JVM of its own with this test's class path. */
+    private static Process start(List<Process> started, String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        command.addAll(Arrays.asList(args));
+        Process p = new ProcessBuilder(command).start();
+        started.add(p);
+        return p;
+    }
+
+    /** The endpoint a router command says it listens on. */
+    private static String endpointOf(Lines out, Lines err) {
+        String listening = await("listening line; stderr: " + err).atMost(Duration.ofSeconds(30))
+                .until(() -> out.find("\"event\":\"listening\""), Optional::isPresent).get();
+        Matcher endpoint = Pattern.compile("\"endpoints\":\\[\"(tcp://127\\.0\\.0\\.1:\\d+)\"").matcher(listening);
+        assertTrue(endpoint.find(), listening);
+        return endpoint.group(1);
+    }
+
+    /** Waits for the line of {@code event} for {@code identity} at or after line {@code from}; returns its index. */
+    private static int awaitLine(Lines out, int from, String event, String identity, Lines err) {
+        String fragment = "{\"event\":\"" + event + "\",\"identity\":\"" + identity + "\"";
+        return await(event + " line for " + identity + "; stdout:\n" + out + "\nstderr:\n" + err).atMost(Duration.ofSeconds(40))
+                .until(() -> out.indexOf(from, fragment), i -> i >= 0);
+    }
+
+    /** The sequence numbers of the messages {@code identity} received, in the order printed, from line {@code from} on. */
+    private static List<Long> seqs(Lines out, int from, String identity) {
+        Pattern seq = Pattern.compile("^\\{\"event\":\"message\",\"identity\":\"" + Pattern.quote(identity) + "\",.*\"seq\":(\\d+),");
+        List<String> lines = out.lines;
+        return lines.subList(Math.min(from, lines.size()), lines.size()).stream()
+                .map(seq::matcher).filter(Matcher::find).map(m -> Long.parseLong(m.group(1))).collect(Collectors.toList());
+    }
+
     /** Collects a child's output lines as they come, from a thread of its own. */
     private static final class Lines {
         private final List<String> lines = new CopyOnWriteArrayList<>();
@@ -202,6 +421,20 @@ class CliTest {
 
         Optional<String> find(String fragment) {
             return lines.stream().filter(l -> l.contains(fragment)).findFirst();
+        }
+
+        int size() {
+            return lines.size();
+        }
+
+        /** The index of the first line at or after {@code from} that contains {@code fragment}; -1 if none yet. */
+        int indexOf(int from, String fragment) {
+            for (int i = from; i < lines.size(); i++) {
+                if (lines.get(i).contains(fragment)) {
+                    return i;
+                }
+            }
+            return -1;
         }
 
         @Override
