@@ -1,11 +1,11 @@
 package io.github.zmqliveness.cli;
 
+import io.github.zmqliveness.ClientState;
 import io.github.zmqliveness.ClientEvent;
 import io.github.zmqliveness.DealerClient;
 import io.github.zmqliveness.Identity;
 import io.github.zmqliveness.Message;
 import io.github.zmqliveness.SendResult;
-import io.github.zmqliveness.transport.ClientLoop;
 
 import java.io.PrintStream;
 import java.time.Duration;
@@ -56,7 +56,7 @@ final class ClientCommand {
 
         void sendNext() {
             DealerClient c = client;
-            if (c == null || c.state() == ClientLoop.State.STOPPED) {
+            if (c == null || c.state() == ClientState.STOPPED) {
                 return; // stopped for good: it would only be refused
             }
             SendResult r = c.send(ClientEventJson.seqPayload(nextSeq.getAndIncrement()));

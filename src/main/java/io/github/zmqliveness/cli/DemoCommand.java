@@ -1,5 +1,6 @@
 package io.github.zmqliveness.cli;
 
+import io.github.zmqliveness.ClientState;
 import io.github.zmqliveness.ClientEvent;
 import io.github.zmqliveness.EvictReason;
 import io.github.zmqliveness.Identity;
@@ -7,7 +8,6 @@ import io.github.zmqliveness.LivenessRouter;
 import io.github.zmqliveness.PeerEvent;
 import io.github.zmqliveness.PeerSnapshot;
 import io.github.zmqliveness.PeerState;
-import io.github.zmqliveness.transport.ClientLoop;
 
 import java.io.PrintStream;
 import java.time.Duration;
@@ -356,7 +356,7 @@ final class DemoCommand {
                 problems.add(hellos + " more HELLOs, " + refused + " more messages refused");
             }
             for (SimulatedDealerClient c : Arrays.asList(twinA, twinB)) {
-                if (c.state() != ClientLoop.State.STOPPED) {
+                if (c.state() != ClientState.STOPPED) {
                     problems.add(c.name() + " is " + c.state());
                 }
             }
@@ -405,7 +405,7 @@ final class DemoCommand {
         boolean onlyJoined = events.size() == 1 && events.get(0).type() == PeerEvent.Type.JOINED;
         boolean onlyConnected = own.size() == 1 && own.get(0).type() == ClientEvent.Type.CONNECTED;
         boolean alive = row.isPresent() && row.get().state() == PeerState.ALIVE && row.get().heartbeating();
-        boolean ready = steady.state() == ClientLoop.State.READY;
+        boolean ready = steady.state() == ClientState.READY;
         long messages = tally.count(id);
         StringBuilder seen = new StringBuilder(alive ? "alive" : "not alive").append(", ").append(messages)
                 .append(" messages, events:").append(names(events)).append("; client ").append(steady.state()).append(", events:");

@@ -1,10 +1,10 @@
 package io.github.zmqliveness.cli;
 
+import io.github.zmqliveness.ClientState;
 import io.github.zmqliveness.ClientEvent;
 import io.github.zmqliveness.PeerEvent;
 import io.github.zmqliveness.PeerSnapshot;
 import io.github.zmqliveness.PeerState;
-import io.github.zmqliveness.transport.ClientLoop;
 
 import java.io.PrintStream;
 import java.time.Duration;
@@ -55,12 +55,12 @@ final class LiveView {
     static final class ClientRow {
         final String name;
         final String identity;
-        final ClientLoop.State state;
+        final ClientState state;
         final long session;
         final long reconnects;
         final long sent;
 
-        ClientRow(String name, String identity, ClientLoop.State state, long session, long reconnects, long sent) {
+        ClientRow(String name, String identity, ClientState state, long session, long reconnects, long sent) {
             this.name = name;
             this.identity = identity;
             this.state = state;

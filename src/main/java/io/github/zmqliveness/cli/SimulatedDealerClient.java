@@ -1,8 +1,8 @@
 package io.github.zmqliveness.cli;
 
+import io.github.zmqliveness.ClientState;
 import io.github.zmqliveness.ClientEvent;
 import io.github.zmqliveness.DealerClient;
-import io.github.zmqliveness.transport.ClientLoop;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -71,7 +71,7 @@ final class SimulatedDealerClient implements AutoCloseable {
     }
 
     /** CONNECTING, READY, BACKOFF, STOPPED or CLOSED; null before {@link #start()}. */
-    ClientLoop.State state() {
+    ClientState state() {
         DealerClient c = client;
         return c == null ? null : c.state();
     }
