@@ -23,6 +23,13 @@ final class Checks {
         return n;
     }
 
+    static long positive(long n, String what) {
+        if (n < 1) {
+            throw new IllegalArgumentException(what + " must be positive, got " + n);
+        }
+        return n;
+    }
+
     static int liveness(int liveness) {
         if (liveness < 1 || liveness > 255) {
             throw new IllegalArgumentException("liveness must be 1 to 255 intervals, got " + liveness);

@@ -187,12 +187,8 @@ public final class DealerClient implements AutoCloseable {
 
         /** Limits of what is queued for the server (default 1,000 messages, 16 MiB). */
         public Builder queueLimits(int messages, long bytes) {
-            Checks.positive(messages, "queue limit (messages)");
-            if (bytes < 1) {
-                throw new IllegalArgumentException("queue limit (bytes) must be positive, got " + bytes);
-            }
-            this.maxQueuedMessages = messages;
-            this.maxQueuedBytes = bytes;
+            this.maxQueuedMessages = Checks.positive(messages, "queue limit (messages)");
+            this.maxQueuedBytes = Checks.positive(bytes, "queue limit (bytes)");
             return this;
         }
 

@@ -280,12 +280,8 @@ public final class LivenessRouter implements AutoCloseable {
          * own pipe holds up to {@link #sendHighWaterMark} more.
          */
         public Builder queueLimits(int messages, long bytes) {
-            Checks.positive(messages, "queue limit (messages)");
-            if (bytes < 1) {
-                throw new IllegalArgumentException("queue limit (bytes) must be positive, got " + bytes);
-            }
-            this.maxQueuedMessages = messages;
-            this.maxQueuedBytes = bytes;
+            this.maxQueuedMessages = Checks.positive(messages, "queue limit (messages)");
+            this.maxQueuedBytes = Checks.positive(bytes, "queue limit (bytes)");
             return this;
         }
 
