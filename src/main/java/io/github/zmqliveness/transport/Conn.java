@@ -9,7 +9,6 @@ import java.nio.channels.SocketChannel;
 final class Conn {
     final SocketChannel channel;
     final String address;
-    final long acceptedAt;
     /** The identity last heard on this connection, null until its first message. */
     Identity identity;
     /** Shut down by us (eviction, takeover, quarantine); messages still arriving on it are refused. */
@@ -19,10 +18,9 @@ final class Conn {
     /** The shutdown is an eviction whose confirmation (DISCONNECTED) we count. */
     boolean eviction;
 
-    Conn(SocketChannel channel, String address, long acceptedAt) {
+    Conn(SocketChannel channel, String address) {
         this.channel = channel;
         this.address = address;
-        this.acceptedAt = acceptedAt;
     }
 
     /**

@@ -39,7 +39,7 @@ final class Connections {
     /** An ACCEPTED event. Beyond the limit the connection is shut at once and counted. */
     void accepted(SocketChannel channel, String address, long now) {
         counters.inc(Counter.CONNECTIONS_ACCEPTED);
-        Conn conn = new Conn(channel, address, now);
+        Conn conn = new Conn(channel, address);
         byChannel.put(channel, conn);
         if (byChannel.size() > max) {
             counters.inc(Counter.CONNECTIONS_REFUSED);

@@ -10,6 +10,7 @@ import io.github.zmqliveness.SendResult;
 import io.github.zmqliveness.liveness.LivenessRules;
 import io.github.zmqliveness.liveness.PeerRecord;
 import io.github.zmqliveness.liveness.PeerTable;
+import io.github.zmqliveness.liveness.TokenBucket;
 import io.github.zmqliveness.protocol.Command;
 import io.github.zmqliveness.protocol.MalformedCommandException;
 import org.slf4j.Logger;
@@ -35,6 +36,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -113,8 +115,8 @@ public final class RouterLoop {
      */
     private final byte[] disconnectMarker = newMarker();
     private long nextAdmissionSlot;
-    private final io.github.zmqliveness.liveness.TokenBucket admissions;
-    private final java.util.Random jitter = new java.util.Random();
+    private final TokenBucket admissions;
+    private final Random jitter = new Random();
     private boolean readPaused;
 
     public RouterLoop(RouterConfig config) {
@@ -130,7 +132,7 @@ public final class RouterLoop {
         this.outboxes = new Outboxes(counters, config.maxQueuedMessages, config.maxQueuedBytes, ttlNanos, waker::wake);
         this.outboxes.writeDirectlyWith(writer);
         this.admissions = config.maxJoinsPerSecond > 0
-                ? new io.github.zmqliveness.liveness.TokenBucket(config.maxJoinsPerSecond, Math.max(1, config.maxJoinsPerSecond)) : null;
+                ? new TokenBucket(config.maxJoinsPerSecond, Math.max(1, config.maxJoinsPerSecond)) : null;
         this.inbound = config.handler == null ? new ArrayBlockingQueue<>(config.receiveQueueCapacity) : null;
         this.thread = new Thread(this::run, "zmq-liveness-router");
         this.thread.setDaemon(true);
@@ -613,7 +615,7 @@ public final class RouterLoop {
             onCommand(before, head, frames, address, now);
             return;
         }
-        if (hello && !admit(identity, address, conn, now)) {
+        if (hello && !admit(identity, conn, now)) {
             return;
         }
         PeerRecord r = arrive(identity, address, conn, now, hello);
@@ -637,7 +639,7 @@ public final class RouterLoop {
      * Pacing of joins: a HELLO from an identity not in the table takes a token; without one the
      * client is told to come back later, at a time spread over the backlog, and its connection shut.
      */
-    private boolean admit(Identity identity, String address, Conn conn, long now) {
+    private boolean admit(Identity identity, Conn conn, long now) {
         if (admissions == null) {
             return true;
         }
@@ -743,13 +745,13 @@ public final class RouterLoop {
                         config.conflictWindow, address, r.previousAddress(), config.quarantine);
                 outboxes.quarantine(identity);
                 shutZombie(r.previousAddress(), now);
-                refuse(identity, address, conn, now, hello);
+                refuse(identity, conn, now, hello);
                 publish(PeerEvent.Type.CONFLICT, r, r.previousAddress(), null);
                 publish(PeerEvent.Type.EVICTED, r, r.previousAddress(), EvictReason.CONFLICT);
                 return null;
             case QUARANTINED:
                 counters.inc(Counter.RECEIVED_QUARANTINED);
-                refuse(identity, address, conn, now, hello);
+                refuse(identity, conn, now, hello);
                 return null;
             default:
                 throw new AssertionError(arrival);
@@ -757,7 +759,7 @@ public final class RouterLoop {
     }
 
     /** Turns a quarantined identity's connection away: a DISCONNECT for protocol clients, then shut. */
-    private void refuse(Identity identity, String address, Conn conn, long now, boolean hello) {
+    private void refuse(Identity identity, Conn conn, long now, boolean hello) {
         if (hello) {
             sendControl(identity, Command.disconnect(Command.Reason.CONFLICT, (int) Math.min(Integer.MAX_VALUE, config.quarantine.toMillis()),
                     "identity " + identity + " is used by several clients at once").encode());
