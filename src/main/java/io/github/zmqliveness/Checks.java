@@ -30,6 +30,16 @@ final class Checks {
         return n;
     }
 
+    /** ZMTP heartbeat settings JeroMQ 0.6.0 handles correctly: the timeout must be under the interval. */
+    static void transportHeartbeat(Duration interval, Duration timeout) {
+        positive(interval, "transport heartbeat interval");
+        positive(timeout, "transport heartbeat timeout");
+        if (timeout.compareTo(interval) >= 0) {
+            throw new IllegalArgumentException("transport heartbeat timeout " + timeout + " must be shorter than its interval "
+                    + interval + ": with timeout >= interval JeroMQ 0.6.0 often never detects a dead peer; use at most interval / 2");
+        }
+    }
+
     static int liveness(int liveness) {
         if (liveness < 1 || liveness > 255) {
             throw new IllegalArgumentException("liveness must be 1 to 255 intervals, got " + liveness);

@@ -118,6 +118,8 @@ public final class DealerClient implements AutoCloseable {
         private Failover failover = Failover.IN_ORDER;
         private Duration heartbeatInterval = Duration.ofSeconds(1);
         private int liveness = 3;
+        private Duration transportHeartbeatInterval;
+        private Duration transportHeartbeatTimeout;
         private Duration backoffInitial = Duration.ofMillis(100);
         private Duration backoffMax = Duration.ofSeconds(10);
         private double backoffMultiplier = 2.0;
@@ -161,6 +163,18 @@ public final class DealerClient implements AutoCloseable {
         public Builder heartbeat(Duration interval, int liveness) {
             this.heartbeatInterval = Checks.positive(interval, "heartbeat interval");
             this.liveness = Checks.liveness(liveness);
+            return this;
+        }
+
+        /**
+         * The ZMTP PING interval and the time to wait for traffic after each PING, on the client's
+         * connection (default: the heartbeat interval and half of it). A longer timeout tolerates a
+         * busy server or machine better; it must stay shorter than the interval (a JeroMQ 0.6.0 timer bug).
+         */
+        public Builder transportHeartbeat(Duration interval, Duration timeout) {
+            Checks.transportHeartbeat(interval, timeout);
+            this.transportHeartbeatInterval = interval;
+            this.transportHeartbeatTimeout = timeout;
             return this;
         }
 
@@ -226,7 +240,9 @@ public final class DealerClient implements AutoCloseable {
                 throw new IllegalArgumentException("no endpoint: call connect(\"tcp://host:5555\")");
             }
             Identity id = identity != null ? identity : Identity.of(hostName());
-            return new DealerClient(new ClientLoop.Settings(id, endpoints, failover, heartbeatInterval, liveness,
+            Duration zmtpInterval = transportHeartbeatInterval != null ? transportHeartbeatInterval : heartbeatInterval;
+            Duration zmtpTimeout = transportHeartbeatTimeout != null ? transportHeartbeatTimeout : zmtpInterval.dividedBy(2);
+            return new DealerClient(new ClientLoop.Settings(id, endpoints, failover, heartbeatInterval, liveness, zmtpInterval, zmtpTimeout,
                     new Backoff(backoffInitial, backoffMax, backoffMultiplier), handshakeInterval, resume, maxQueuedMessages,
                     maxQueuedBytes, messageTtl, maxMessageSize, receiveQueueCapacity, closeTimeout, listener), id);
         }

@@ -83,5 +83,7 @@ class CloseTest {
         assertEquals(true, e.getMessage().contains("interval / 2"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> LivenessRouter.builder().build(), "no endpoint");
         assertThrows(IllegalArgumentException.class, () -> LivenessRouter.builder().liveness(0));
+        assertThrows(IllegalArgumentException.class, () -> DealerClient.builder()
+                .transportHeartbeat(Duration.ofMillis(500), Duration.ofMillis(600)), "the client has the same guard");
     }
 }

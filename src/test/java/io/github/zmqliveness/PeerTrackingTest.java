@@ -49,6 +49,25 @@ class PeerTrackingTest {
     }
 
     @Test
+    void batchReceiveTakesWhatIsWaitingInOrder() {
+        try (LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").build();
+             ZContext ctx = Dealers.context()) {
+            ZMQ.Socket dealer = Dealers.connect(ctx, "batcher", router.endpoints().get(0));
+            for (int i = 0; i < 10; i++) {
+                dealer.send("m" + i);
+            }
+            List<Message> got = new java.util.ArrayList<>();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                    .until(() -> router.receive(got, 4, Duration.ofMillis(50)) >= 0 && got.size() >= 10);
+            assertEquals(10, got.size());
+            for (int i = 0; i < 10; i++) {
+                assertEquals("m" + i, new String(got.get(i).first(), StandardCharsets.UTF_8));
+            }
+            assertEquals(0, router.receive(got, 4, Duration.ofMillis(10)), "nothing more");
+        }
+    }
+
+    @Test
     void framesAreDeliveredExactlyAsSentEvenWhenTheyLookLikeOurProtocol() {
         try (LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").build();
              ZContext ctx = Dealers.context()) {

@@ -58,6 +58,8 @@ public final class ClientLoop {
         final Failover failover;
         final Duration heartbeatInterval;
         final int liveness;
+        final Duration transportHeartbeatInterval;
+        final Duration transportHeartbeatTimeout;
         final Backoff backoff;
         final Duration handshakeInterval;
         final boolean resume;
@@ -71,6 +73,7 @@ public final class ClientLoop {
 
         @SuppressWarnings("checkstyle:ParameterNumber")
         public Settings(Identity identity, List<String> endpoints, Failover failover, Duration heartbeatInterval, int liveness,
+                        Duration transportHeartbeatInterval, Duration transportHeartbeatTimeout,
                         Backoff backoff, Duration handshakeInterval, boolean resume, int maxQueuedMessages, long maxQueuedBytes,
                         Duration messageTtl, int maxMessageSize, int receiveQueueCapacity, Duration closeTimeout,
                         ClientListener listener) {
@@ -79,6 +82,8 @@ public final class ClientLoop {
             this.failover = failover;
             this.heartbeatInterval = heartbeatInterval;
             this.liveness = liveness;
+            this.transportHeartbeatInterval = transportHeartbeatInterval;
+            this.transportHeartbeatTimeout = transportHeartbeatTimeout;
             this.backoff = backoff;
             this.handshakeInterval = handshakeInterval;
             this.resume = resume;
@@ -361,8 +366,8 @@ public final class ClientLoop {
         // connect in a tight loop on its I/O thread. The first failed attempt (CONNECT_RETRIED) ends this socket.
         socket.setReconnectIVL((int) Math.max(100, settings.handshakeInterval.toMillis()));
         socket.setHandshakeIvl((int) settings.handshakeInterval.toMillis());
-        socket.setHeartbeatIvl((int) Math.max(1, settings.heartbeatInterval.toMillis()));
-        socket.setHeartbeatTimeout((int) Math.max(1, settings.heartbeatInterval.toMillis() / 2));
+        socket.setHeartbeatIvl((int) Math.max(1, settings.transportHeartbeatInterval.toMillis()));
+        socket.setHeartbeatTimeout((int) Math.max(1, settings.transportHeartbeatTimeout.toMillis()));
         socket.setMaxMsgSize(settings.maxMessageSize + 64L);
         socket.setImmediate(true);
         // ZeroMQ sends HELLO as the very first message of the connection, before anything queued.

@@ -250,6 +250,16 @@ public final class RouterLoop {
         return m;
     }
 
+    /** Waits for one message, then takes what else is already there, up to {@code max} in all. */
+    public int receive(List<Message> into, int max, long timeout, TimeUnit unit) throws InterruptedException {
+        Message first = receive(timeout, unit);
+        if (first == null) {
+            return 0;
+        }
+        into.add(first);
+        return 1 + inbound.drainTo(into, max - 1);
+    }
+
     public Map<String, Long> counters() {
         return counters.snapshot();
     }
