@@ -8,6 +8,7 @@ import io.github.zmqliveness.Identity;
 import io.github.zmqliveness.Message;
 import io.github.zmqliveness.SendResult;
 import io.github.zmqliveness.liveness.Backoff;
+import io.github.zmqliveness.liveness.ServerWatch;
 import io.github.zmqliveness.protocol.Command;
 import io.github.zmqliveness.protocol.MalformedCommandException;
 import org.slf4j.Logger;
@@ -127,10 +128,7 @@ public final class ClientLoop {
     private long epoch;
     private long nextAttemptAt;
     private long connectDeadline;
-    private long lastHeard;
-    private long lastHeartbeatSent;
-    private long intervalNanos;
-    private int liveness;
+    private final ServerWatch watch;
     private boolean everConnected;
     private Outbox.Out head;
 
@@ -138,8 +136,7 @@ public final class ClientLoop {
         this.settings = settings;
         new SecureRandom().nextBytes(instance);
         this.inbound = new ArrayBlockingQueue<>(settings.receiveQueueCapacity);
-        this.intervalNanos = settings.heartbeatInterval.toNanos();
-        this.liveness = settings.liveness;
+        this.watch = new ServerWatch(settings.heartbeatInterval.toNanos(), settings.liveness);
         for (String k : new String[] {"sessions", "reconnects", "heartbeatsSent", "messagesSent", "messagesReceived",
             "droppedQueueFull", "droppedExpired", "droppedStaleSession", "droppedTooLarge", "droppedReceiveQueueFull", "receivedMalformed", "serverSilent"}) {
             clientCounters.put(k, new AtomicLong());
@@ -304,7 +301,7 @@ public final class ClientLoop {
         } else if (state == ClientState.CONNECTING) {
             next = connectDeadline;
         } else {
-            next = Math.min(lastHeartbeatSent + intervalNanos, lastHeard + intervalNanos * liveness);
+            next = watch.nextDeadline();
         }
         if (!running || !disconnects.isEmpty()) {
             return 0;
@@ -340,14 +337,14 @@ public final class ClientLoop {
             return;
         }
         if (state == ClientState.READY) {
-            if (now - lastHeard >= intervalNanos * liveness) {
+            if (watch.silent(now)) {
                 count("serverSilent");
                 lose(ClientEvent.Cause.SERVER_SILENT, now, 0);
                 return;
             }
-            if (now - lastHeartbeatSent >= intervalNanos) {
+            if (watch.heartbeatDue(now)) {
                 writeNow(Command.heartbeatFrame());
-                lastHeartbeatSent = now;
+                watch.sent(now);
                 count("heartbeatsSent");
             }
             flush(now);
@@ -378,8 +375,8 @@ public final class ClientLoop {
         }, ZMQ.EVENT_DISCONNECTED | ZMQ.EVENT_CONNECT_RETRIED);
         socket.connect(endpoint);
         state = ClientState.CONNECTING;
-        connectDeadline = now + Math.max(settings.handshakeInterval.toNanos() * 2, intervalNanos * liveness);
-        lastHeard = now;
+        connectDeadline = now + Math.max(settings.handshakeInterval.toNanos() * 2, watch.silenceLimitNanos());
+        watch.reset(now);
         if (everConnected || attempt > 0) {
             count("reconnects");
         }
@@ -405,7 +402,7 @@ public final class ClientLoop {
                 }
                 frames.add(m.data());
             }
-            lastHeard = now;
+            watch.heard(now);
             onMessage(frames, now);
         }
     }
@@ -429,7 +426,7 @@ public final class ClientLoop {
                 onWelcome(c, now);
                 break;
             case HEARTBEAT:
-                break; // lastHeard already moved
+                break; // heard already
             case DISCONNECT:
                 onDisconnect(c, now);
                 break;
@@ -448,11 +445,8 @@ public final class ClientLoop {
     }
 
     private void onWelcome(Command c, long now) {
-        if (c.intervalMillis() > 0) {
-            intervalNanos = TimeUnit.MILLISECONDS.toNanos(c.intervalMillis()); // the server's rules win
-        }
-        if (c.liveness() > 0) {
-            liveness = c.liveness();
+        if (c.intervalMillis() > 0 && c.liveness() > 0) {
+            watch.rules(TimeUnit.MILLISECONDS.toNanos(c.intervalMillis()), c.liveness()); // the server's rules win
         }
         boolean resumed = (c.flags() & Command.FLAG_RESUMED) != 0;
         boolean rejoin = everConnected;
@@ -463,7 +457,7 @@ public final class ClientLoop {
         everConnected = true;
         attempt = 0;
         state = ClientState.READY;
-        lastHeartbeatSent = now;
+        watch.sent(now);
         count("sessions");
         publish(new ClientEvent(rejoin ? ClientEvent.Type.REJOINED : ClientEvent.Type.CONNECTED, currentEndpoint, session, resumed,
                 null, null, null, Instant.now()));
