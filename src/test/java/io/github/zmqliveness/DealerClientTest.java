@@ -108,7 +108,8 @@ class DealerClientTest {
         long restartedAt = System.nanoTime();
         EventRecorder events2 = new EventRecorder();
         LivenessRouter router2 = router(endpoint, events2);
-        await().atMost(Duration.ofSeconds(20)).until(() -> router2.peerCount() == 10);
+        await().atMost(Duration.ofSeconds(20)).until(() -> router2.peerCount() == 10
+                && clients.stream().allMatch(c -> c.state() == ClientState.READY)); // the router counts at HELLO, the client at WELCOME
         System.out.println("10 clients rejoined " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartedAt) + " ms after the restart");
         for (DealerClient c : clients) {
             assertEquals(SendResult.QUEUED, c.send(("after restart from " + c.identity()).getBytes()));
