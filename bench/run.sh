@@ -15,6 +15,10 @@
 # Environment:
 #   JMH_OPTS        extra JMH options, e.g. "-prof stack" or "-p dealers=8 -p server=RAW,HANDLER"
 #   DETECTION_OPTS  key=value arguments of DetectionBenchmark, e.g. "trialsLong=30 servers=lib,raw"
+#   SCALE_OPTS      key=value arguments of ScaleBenchmark, e.g. "n=8000 idleSeconds=30 churnSeconds=20 raw=true"
+#
+# Scale (ScaleBenchmark, not in the default set: it takes 3-4 minutes and ~25,000 fds over 5 JVMs)
+# writes target/scale.txt.
 #
 # JMH settings live in the classes: forks=1, warm-up 3 x 2 s, measurement 5 x 2 s (short on purpose).
 # Every socket is on 127.0.0.1; every loop is bounded in count and time.
@@ -50,6 +54,12 @@ for bench in "$@"; do
       # shellcheck disable=SC2086
       "$JAVA" -Xmx1g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
         io.github.zmqliveness.bench.DetectionBenchmark ${DETECTION_OPTS:-} | tee target/detection.txt
+      ;;
+    Scale)
+      # ScaleBenchmark: N plain DEALERs (default 10,000) in 4 swarm processes; about 3-4 minutes.
+      # shellcheck disable=SC2086
+      "$JAVA" -Xms2g -Xmx2g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
+        io.github.zmqliveness.bench.ScaleBenchmark ${SCALE_OPTS:-} | tee target/scale.txt
       ;;
     EchoCpu)
       : > target/echo-cpu.txt
