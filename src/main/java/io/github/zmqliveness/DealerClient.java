@@ -168,7 +168,7 @@ public final class DealerClient implements AutoCloseable {
 
         /**
          * The ZMTP PING interval and the time to wait for traffic after each PING, on the client's
-         * connection (default: the heartbeat interval and half of it). A longer timeout tolerates a
+         * connection (default: max(1, liveness / 2) heartbeat intervals and half of that, as the router). A longer timeout tolerates a
          * busy server or machine better; it must stay shorter than the interval (a JeroMQ 0.6.0 timer bug).
          */
         public Builder transportHeartbeat(Duration interval, Duration timeout) {
@@ -240,7 +240,8 @@ public final class DealerClient implements AutoCloseable {
                 throw new IllegalArgumentException("no endpoint: call connect(\"tcp://host:5555\")");
             }
             Identity id = identity != null ? identity : Identity.of(hostName());
-            Duration zmtpInterval = transportHeartbeatInterval != null ? transportHeartbeatInterval : heartbeatInterval;
+            Duration zmtpInterval = transportHeartbeatInterval != null ? transportHeartbeatInterval
+                    : LivenessRouter.defaultTransportInterval(heartbeatInterval, liveness);
             Duration zmtpTimeout = transportHeartbeatTimeout != null ? transportHeartbeatTimeout : zmtpInterval.dividedBy(2);
             return new DealerClient(new ClientLoop.Settings(id, endpoints, failover, heartbeatInterval, liveness, zmtpInterval, zmtpTimeout,
                     new Backoff(backoffInitial, backoffMax, backoffMultiplier), handshakeInterval, resume, maxQueuedMessages,
