@@ -212,23 +212,27 @@ public final class DealerClient implements AutoCloseable {
             return this;
         }
 
+        /** The largest message sent or received, in bytes (default 16 MiB); larger sends return TOO_LARGE. */
         public Builder maxMessageSize(int bytes) {
             Checks.positive(bytes, "max message size");
             this.maxMessageSize = bytes;
             return this;
         }
 
+        /** Messages {@link DealerClient#receive} can hold (default 10,000); beyond it they are dropped, counted and logged. */
         public Builder receiveQueueCapacity(int messages) {
             Checks.positive(messages, "receive queue capacity");
             this.receiveQueueCapacity = messages;
             return this;
         }
 
+        /** The bound on {@link DealerClient#close()} (default 5 s). */
         public Builder closeTimeout(Duration timeout) {
             this.closeTimeout = Checks.positive(timeout, "close timeout");
             return this;
         }
 
+        /** Receives the client's events (see {@link ClientListener} for its thread). Optional. */
         public Builder listener(ClientListener listener) {
             this.listener = listener;
             return this;
