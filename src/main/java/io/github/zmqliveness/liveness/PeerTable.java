@@ -104,9 +104,7 @@ public final class PeerTable {
             peer.takeovers++;
             peer.heartbeating = false; // the new connection must say HELLO again to be held to heartbeats
             if (peer.recordTakeover(now, rules)) {
-                peer.state = PeerState.QUARANTINED;
-                peer.quarantineUntil = now + rules.quarantineNanos;
-                schedule(peer);
+                quarantine(peer, now);
                 return Arrival.CONFLICT;
             }
             arrival = Arrival.TOOK_OVER;
@@ -142,8 +140,7 @@ public final class PeerTable {
         return true;
     }
 
-    /** Quarantines {@code peer} from now, as after a conflict (used for an explicit conflict policy). */
-    public void quarantine(PeerRecord peer, long now) {
+    private void quarantine(PeerRecord peer, long now) {
         peer.state = PeerState.QUARANTINED;
         peer.quarantineUntil = now + rules.quarantineNanos;
         schedule(peer);

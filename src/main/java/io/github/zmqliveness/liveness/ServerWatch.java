@@ -58,8 +58,4 @@ public final class ServerWatch {
     public long silenceLimitNanos() {
         return intervalNanos * liveness;
     }
-
-    public long intervalNanos() {
-        return intervalNanos;
-    }
 }
