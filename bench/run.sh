@@ -58,7 +58,7 @@ for bench in "$@"; do
     Scale)
       # ScaleBenchmark: N plain DEALERs (default 4,000, 500 at a time) in 4 swarm processes; about 4.5 minutes.
       # shellcheck disable=SC2086
-      "$JAVA" -Xms2g -Xmx2g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
+      "$JAVA" -Xms2g -Xmx2g ${SCALE_JVM:-} -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
         io.github.zmqliveness.bench.ScaleBenchmark ${SCALE_OPTS:-} | tee target/scale.txt
       ;;
     EchoCpu)

@@ -220,6 +220,8 @@ public final class LivenessRouter implements AutoCloseable {
         private Duration messageTtl = Duration.ofSeconds(30);
         private int sendHighWaterMark = 1000;
         private int maxConnections = 65_536;
+        private int acceptBacklog = 100;
+        private int ioThreads = 1;
         private int conflictThreshold = 3;
         private Duration conflictWindow = Duration.ofSeconds(10);
         private Duration quarantine = Duration.ofSeconds(30);
@@ -332,6 +334,35 @@ public final class LivenessRouter implements AutoCloseable {
         }
 
         /**
+         * The listening socket's accept queue: connections the kernel has completed but the router
+         * has not yet taken (default 100, ZeroMQ's own default; the kernel caps it at
+         * {@code net.core.somaxconn}). Bigger is not better in a reconnect storm: a connection
+         * waiting in the queue longer than its client's handshake timeout is given up by the client
+         * and then accepted for nothing, and a full queue of such connections can keep every client
+         * out. Keep it below the rate at which the router completes handshakes (a few hundred per
+         * second per core) times the clients' handshake timeout; when the queue is full the kernel
+         * drops new connection attempts and clients retry, which paces them.
+         */
+        public Builder acceptBacklog(int connections) {
+            Checks.positive(connections, "accept backlog");
+            this.acceptBacklog = connections;
+            return this;
+        }
+
+        /**
+         * JeroMQ I/O threads (default 1): they run the ZMTP handshakes, heartbeats and TCP reads and
+         * writes of all connections, each connection on one thread. JeroMQ 0.6.0's I/O thread walks
+         * every connection it holds each time one of them starts or stops waiting to write (every
+         * ZMTP PING, for example), so its cost grows with the square of the connections per thread:
+         * with thousands of peers, more threads cut that work as well as spreading it.
+         */
+        public Builder ioThreads(int threads) {
+            Checks.positive(threads, "I/O threads");
+            this.ioThreads = threads;
+            return this;
+        }
+
+        /**
          * When an identity is taken over {@code takeovers} times within {@code window} (default 3 in
          * 10 s), two live clients share it: it is quarantined for {@code quarantine} (default 30 s),
          * during which every connection presenting it is shut and sends to it are refused.
@@ -417,7 +448,7 @@ public final class LivenessRouter implements AutoCloseable {
             }
             return new LivenessRouter(new RouterConfig(endpoints, heartbeatInterval, liveness, transportHeartbeat, zmtpIvl, zmtpTimeout,
                     handshakeInterval, tcpKeepAlive, tcpKeepAliveIdle, maxMessageSize, maxQueuedMessages, maxQueuedBytes, messageTtl,
-                    sendHighWaterMark, maxConnections, conflictThreshold, conflictWindow, quarantine, receiveQueueCapacity,
+                    sendHighWaterMark, maxConnections, acceptBacklog, ioThreads, conflictThreshold, conflictWindow, quarantine, receiveQueueCapacity,
                     closeTimeout, resumeWindow, maxJoinsPerSecond, listener, handler));
         }
 

@@ -23,6 +23,8 @@ public final class RouterConfig {
     public final Duration messageTtl;
     public final int sendHighWaterMark;
     public final int maxConnections;
+    public final int acceptBacklog;
+    public final int ioThreads;
     public final int conflictThreshold;
     public final Duration conflictWindow;
     public final Duration quarantine;
@@ -37,7 +39,7 @@ public final class RouterConfig {
     public RouterConfig(List<String> endpoints, Duration heartbeatInterval, int liveness, boolean transportHeartbeat,
                         Duration transportHeartbeatInterval, Duration transportHeartbeatTimeout, Duration handshakeInterval,
                         boolean tcpKeepAlive, Duration tcpKeepAliveIdle, int maxMessageSize, int maxQueuedMessages,
-                        long maxQueuedBytes, Duration messageTtl, int sendHighWaterMark, int maxConnections,
+                        long maxQueuedBytes, Duration messageTtl, int sendHighWaterMark, int maxConnections, int acceptBacklog, int ioThreads,
                         int conflictThreshold, Duration conflictWindow, Duration quarantine, int receiveQueueCapacity,
                         Duration closeTimeout, Duration resumeWindow, double maxJoinsPerSecond,
                         PeerListener listener, MessageHandler handler) {
@@ -56,6 +58,8 @@ public final class RouterConfig {
         this.messageTtl = messageTtl;
         this.sendHighWaterMark = sendHighWaterMark;
         this.maxConnections = maxConnections;
+        this.acceptBacklog = acceptBacklog;
+        this.ioThreads = ioThreads;
         this.conflictThreshold = conflictThreshold;
         this.conflictWindow = conflictWindow;
         this.quarantine = quarantine;

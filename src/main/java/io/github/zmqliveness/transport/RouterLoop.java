@@ -387,7 +387,7 @@ public final class RouterLoop {
 
     private void open() throws IOException {
         selector = Selector.open();
-        context = new ZContext(1);
+        context = new ZContext(config.ioThreads);
         socket = context.createSocket(SocketType.ROUTER);
         base = socket.base();
         socket.setRouterMandatory(true);
@@ -396,7 +396,7 @@ public final class RouterLoop {
         socket.setSndHWM(config.sendHighWaterMark);
         socket.setMaxMsgSize(config.maxMessageSize);
         socket.setHandshakeIvl((int) config.handshakeInterval.toMillis());
-        socket.setBacklog(1024);
+        socket.setBacklog(config.acceptBacklog);
         if (config.transportHeartbeat) {
             socket.setHeartbeatIvl((int) config.transportHeartbeatInterval.toMillis());
             socket.setHeartbeatTimeout((int) config.transportHeartbeatTimeout.toMillis());

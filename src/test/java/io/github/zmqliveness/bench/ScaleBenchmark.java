@@ -63,6 +63,10 @@ import java.util.function.IntSupplier;
 public final class ScaleBenchmark {
     private static final long TICK_MS = 1000;
     private static final long CLK_TCK = 100; // Linux USER_HZ
+    /** The router's accept backlog; 0 = the builder's default. */
+    private static int backlog;
+    /** The router's JeroMQ I/O threads (the raw ROUTER gets as many). */
+    private static int ioThreads = 1;
 
     private ScaleBenchmark() {
     }
@@ -75,6 +79,8 @@ public final class ScaleBenchmark {
         boolean raw = true;
         int batch = 500;
         int stormSeconds = 60;
+        String clients = "libzmq";
+        long handshakeMs = 0;
         for (String a : args) {
             String[] kv = a.split("=", 2);
             switch (kv[0]) {
@@ -85,6 +91,10 @@ public final class ScaleBenchmark {
                 case "raw": raw = Boolean.parseBoolean(kv[1]); break;
                 case "batch": batch = Integer.parseInt(kv[1]); break;
                 case "stormSeconds": stormSeconds = Integer.parseInt(kv[1]); break;
+                case "backlog": backlog = Integer.parseInt(kv[1]); break;
+                case "ioThreads": ioThreads = Integer.parseInt(kv[1]); break;
+                case "clients": clients = kv[1]; break;
+                case "handshakeMs": handshakeMs = Long.parseLong(kv[1]); break;
                 default: throw new IllegalArgumentException("unknown argument " + a);
             }
         }
@@ -110,7 +120,8 @@ public final class ScaleBenchmark {
             int per = (n + swarmCount - 1) / swarmCount;
             for (int i = 0; i < swarmCount; i++) {
                 int k = Math.min(per, n - i * per);
-                swarms.add(Swarm.start(endpoint, "s" + i, k, 0, TICK_MS));
+                swarms.add("jeromq".equals(clients) ? Swarm.start(endpoint, "s" + i, k, 0, TICK_MS)
+                        : Swarm.startLibzmq(endpoint, "s" + i, k, 0, TICK_MS, handshakeMs));
             }
             say("swarms started (%d processes, %d dealers each)", swarmCount, per);
 
@@ -232,6 +243,8 @@ public final class ScaleBenchmark {
                 .heartbeatInterval(Duration.ofSeconds(1))
                 .liveness(3)
                 .maxConnections(20_000)
+                .acceptBacklog(backlog > 0 ? backlog : 100)
+                .ioThreads(ioThreads)
                 .handler(m -> { }) // the ticks are dropped on the loop thread; no receive queue to fill
                 .build();
     }
@@ -239,7 +252,7 @@ public final class ScaleBenchmark {
     /** A bare ROUTER with the LivenessRouter's ZMTP settings; a thread reads and records identities. */
     private static final class RawRouter implements AutoCloseable {
         final Set<String> seen = ConcurrentHashMap.newKeySet();
-        private final ZContext ctx = new ZContext(1);
+        private final ZContext ctx = new ZContext(ioThreads);
         private final Thread thread;
         private volatile boolean running = true;
 

@@ -54,6 +54,11 @@ public final class Facilities {
         require(works, "network namespaces: 'ip netns add' from iproute2 (apt-get install iproute2)");
     }
 
+    /** The ss command of iproute2, which shows a listening socket's backlog. */
+    public static void requireSs() {
+        require(run("ss", "-V"), "ss from iproute2 (apt-get install iproute2) to read a listening socket's backlog");
+    }
+
     /** The nft command of nftables, for drop rules inside a namespace. */
     public static void requireNftables() {
         require(run("nft", "--version"), "nftables (apt-get install nftables) for drop rules");

@@ -41,6 +41,32 @@ public final class Swarm implements AutoCloseable {
         return s;
     }
 
+    /**
+     * Starts a swarm of real libzmq DEALERs ({@code src/test/resources/swarm.py} through Debian's
+     * python3-zmq): the same commands, except {@code takeover}. libzmq's I/O thread does the ZMTP
+     * work in C, so thousands of these cost the machine far less CPU than JeroMQ dealers.
+     *
+     * @param handshakeMs libzmq's ZMQ_HANDSHAKE_IVL, or 0 for libzmq's default (30 s)
+     */
+    public static Swarm startLibzmq(String endpoint, String prefix, int slots, int initial, long intervalMs, long handshakeMs)
+            throws IOException, InterruptedException {
+        String script = Swarm.class.getResource("/swarm.py").getPath();
+        List<String> cmd = new ArrayList<>(List.of(Facilities.PYTHON, "-u", script, endpoint, prefix,
+                Integer.toString(slots), Integer.toString(initial), Long.toString(intervalMs)));
+        if (handshakeMs > 0) {
+            cmd.add(Long.toString(handshakeMs));
+        }
+        ChildProcess child = ChildProcess.start(cmd);
+        Swarm s = new Swarm(prefix, child);
+        try {
+            child.awaitLine("ready", ANSWER);
+        } catch (AssertionError | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+        return s;
+    }
+
     /** Sends {@code command} and returns what follows {@code ok SEQ} in the answer. */
     public synchronized String request(String command) throws IOException {
         if (state != State.RUNNING) {
