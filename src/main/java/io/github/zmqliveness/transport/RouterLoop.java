@@ -619,16 +619,16 @@ public final class RouterLoop {
         }
         byte[] head = frames.get(0);
         boolean hello = Command.isHello(head);
-        PeerRecord before = table.get(identity);
-        if (!hello && Command.looksLikeCommand(head) && before != null && before.heartbeating()
-                && before.state() != PeerState.QUARANTINED && (address == null || address.equals(before.address()))) {
-            onCommand(before, head, frames, address, now);
+        PeerRecord known = table.get(identity); // the one lookup of this message: passed on, not repeated
+        if (!hello && known != null && known.heartbeating() && known.state() != PeerState.QUARANTINED
+                && Command.looksLikeCommand(head) && (address == null || address.equals(known.address()))) {
+            onCommand(known, head, frames, address, now);
             return;
         }
-        if (hello && !admit(identity, conn, now)) {
+        if (hello && !admit(identity, known, conn, now)) {
             return;
         }
-        PeerRecord r = arrive(identity, address, conn, now, hello);
+        PeerRecord r = arrive(identity, known, address, conn, now, hello);
         if (r == null) {
             return;
         }
@@ -649,11 +649,10 @@ public final class RouterLoop {
      * Pacing of joins: a HELLO from an identity not in the table takes a token; without one the
      * client is told to come back later, at a time spread over the backlog, and its connection shut.
      */
-    private boolean admit(Identity identity, Conn conn, long now) {
+    private boolean admit(Identity identity, PeerRecord known, Conn conn, long now) {
         if (admissions == null) {
             return true;
         }
-        PeerRecord known = table.get(identity);
         if (known != null && known.state() != PeerState.QUARANTINED) {
             return true; // already admitted: a re-HELLO or a takeover
         }
@@ -710,10 +709,19 @@ public final class RouterLoop {
         }
     }
 
-    /** The table's verdict on an arrival, with its side effects; null if the message must be refused. */
-    private PeerRecord arrive(Identity identity, String address, Conn conn, long now, boolean hello) {
-        PeerTable.Arrival arrival = table.onMessage(identity, address, now);
-        PeerRecord r = table.get(identity);
+    /**
+     * The table's verdict on an arrival, with its side effects; null if the message must be refused.
+     * {@code known} is the identity's record, or null if it is not in the table.
+     */
+    private PeerRecord arrive(Identity identity, PeerRecord known, String address, Conn conn, long now, boolean hello) {
+        PeerRecord r = known;
+        PeerTable.Arrival arrival;
+        if (r == null) {
+            r = table.join(identity, address, now);
+            arrival = PeerTable.Arrival.JOINED;
+        } else {
+            arrival = table.onMessage(r, address, now);
+        }
         if (conn != null) {
             conn.identity = identity;
         }
@@ -784,12 +792,12 @@ public final class RouterLoop {
         try {
             c = Command.decode(head);
         } catch (MalformedCommandException e) {
-            table.onMessage(r.identity(), address, now); // still proof of life
+            table.onMessage(r, address, now); // still proof of life
             counters.inc(Counter.RECEIVED_MALFORMED);
             badInput.warn("malformed", now, "ignored a malformed command from {} at {}: {}", r.identity(), address, e.getMessage());
             return;
         }
-        table.onMessage(r.identity(), address, now);
+        table.onMessage(r, address, now);
         switch (c.type()) {
             case HEARTBEAT:
                 counters.inc(Counter.HEARTBEATS_RECEIVED);
