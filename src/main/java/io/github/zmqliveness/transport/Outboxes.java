@@ -29,7 +29,10 @@ final class Outboxes {
     private final ArrayDeque<Outbox> blocked = new ArrayDeque<>();
     /** (outbox, parkedUntil) in the order they were parked, which is the order they expire. */
     private final ArrayDeque<Object[]> parked = new ArrayDeque<>();
+    /** For counts made on any thread. */
     private final Counters counters;
+    /** For counts made on the loop thread. */
+    private final Counters.Owner loopCounters;
     private final int maxMessages;
     private final long maxBytes;
     private final long defaultTtlNanos;
@@ -40,6 +43,7 @@ final class Outboxes {
 
     Outboxes(Counters counters, int maxMessages, long maxBytes, long defaultTtlNanos, Runnable wake) {
         this.counters = counters;
+        this.loopCounters = counters.owner();
         this.maxMessages = maxMessages;
         this.maxBytes = maxBytes;
         this.defaultTtlNanos = defaultTtlNanos;
@@ -69,7 +73,7 @@ final class Outboxes {
         // waiting is written at once instead of queued: the same order, less work.
         Writer writer = onLoopThread ? direct : null;
         if (writer != null && !ob.parked && !ob.closed && ob.head == null && !ob.scheduled.get() && ob.queue.isEmpty()) {
-            counters.inc(Counter.MESSAGES_ACCEPTED);
+            loopCounters.inc(Counter.MESSAGES_ACCEPTED);
             if (!writer.write(ob, out)) {
                 ob.head = out; // the pipe is full: it waits first in line, retried with the blocked
                 listBlocked(ob);
@@ -83,7 +87,11 @@ final class Outboxes {
             counters.inc(Counter.DROPPED_UNKNOWN_PEER);
             return SendResult.UNKNOWN_PEER;
         }
-        counters.inc(Counter.MESSAGES_ACCEPTED);
+        if (onLoopThread) {
+            loopCounters.inc(Counter.MESSAGES_ACCEPTED);
+        } else {
+            counters.inc(Counter.MESSAGES_ACCEPTED);
+        }
         if (ob.parked) {
             return SendResult.PARKED; // the loop writes it if the session resumes
         }
@@ -143,7 +151,7 @@ final class Outboxes {
             ob.release(o);
             dropped++;
         }
-        counters.add(reason, dropped);
+        loopCounters.add(reason, dropped);
     }
 
     void quarantine(Identity identity) {
@@ -165,7 +173,7 @@ final class Outboxes {
         ob.parkedUntil = until;
         unlistBlocked(ob);
         parked.add(new Object[] {ob, until});
-        counters.inc(Counter.SESSIONS_PARKED);
+        loopCounters.inc(Counter.SESSIONS_PARKED);
     }
 
     /** The session goes on: what was held is written, in order, from the next flush. */
@@ -233,7 +241,7 @@ final class Outboxes {
         for (; o != null; o = ob.queue.poll()) {
             if (o.expiresAt <= now) {
                 ob.release(o);
-                counters.inc(Counter.DROPPED_EXPIRED);
+                loopCounters.inc(Counter.DROPPED_EXPIRED);
                 continue;
             }
             if (!writer.write(ob, o)) {

@@ -76,6 +76,8 @@ public final class RouterLoop {
     private final RouterConfig config;
     private final PeerTable table;
     private final Counters counters = new Counters();
+    /** How the loop thread counts: no atomic read-modify-write. Other threads use {@link #counters}. */
+    private final Counters.Owner loopCounters = counters.owner();
     private final RateLimitedLog badInput = new RateLimitedLog(log, 10, TimeUnit.SECONDS);
     private final EventDispatcher events;
     private final Waker waker = new Waker();
@@ -127,7 +129,7 @@ public final class RouterLoop {
         this.intervalNanos = config.heartbeatInterval.toNanos();
         this.evictionGraceNanos = Math.min(TimeUnit.MILLISECONDS.toNanos(50), intervalNanos / 4);
         this.confirmTimeoutNanos = Math.max(TimeUnit.SECONDS.toNanos(2), intervalNanos * (config.liveness + 2));
-        this.connections = new Connections(counters, badInput, log, config.maxConnections, confirmTimeoutNanos);
+        this.connections = new Connections(loopCounters, badInput, log, config.maxConnections, confirmTimeoutNanos);
         long ttlNanos = config.messageTtl == null ? Long.MAX_VALUE : config.messageTtl.toNanos();
         this.outboxes = new Outboxes(counters, config.maxQueuedMessages, config.maxQueuedBytes, ttlNanos, waker::wake);
         this.outboxes.writeDirectlyWith(writer);
@@ -329,7 +331,7 @@ public final class RouterLoop {
                     more = turn();
                 } catch (RuntimeException e) {
                     // A bug of ours must not take every peer down with it: count it, say it, go on.
-                    counters.inc(Counter.LOOP_ERRORS);
+                    loopCounters.inc(Counter.LOOP_ERRORS);
                     badInput.warn("loop", System.nanoTime(), "router loop turn failed; carrying on (please report this)", e);
                     more = false;
                 }
@@ -571,7 +573,7 @@ public final class RouterLoop {
                 onPipeGone(Identity.fromWire(first.data()));
                 continue;
             }
-            counters.inc(Counter.MESSAGES_RECEIVED);
+            loopCounters.inc(Counter.MESSAGES_RECEIVED);
             onMessage(Identity.fromWire(first.data()), address, List.copyOf(frameBuffer));
             if (inbound != null && inbound.remainingCapacity() == 0) {
                 return false;
@@ -603,16 +605,16 @@ public final class RouterLoop {
         Conn conn = address == null ? null : connections.at(address);
         if (identity.isGenerated() && conn != null && conn.identity != null && !conn.identity.equals(identity)) {
             // Left in a pipe that ROUTER_HANDOVER renamed: it came from conn.identity's old connection.
-            counters.inc(Counter.HANDOVER_LEFTOVERS);
+            loopCounters.inc(Counter.HANDOVER_LEFTOVERS);
             deliver(conn.identity, frames, address);
             return;
         }
         if (conn != null && conn.shutting) {
-            counters.inc(Counter.RECEIVED_AFTER_EVICTION);
+            loopCounters.inc(Counter.RECEIVED_AFTER_EVICTION);
             return;
         }
         if (identity.isGenerated()) {
-            counters.inc(Counter.RECEIVED_ANONYMOUS);
+            loopCounters.inc(Counter.RECEIVED_ANONYMOUS);
             badInput.warn("anonymous", now, "peer at {} has routing id {}, which starts with the reserved byte 0x00 (it set "
                     + "none, so ZeroMQ made one up, or it chose a reserved one): it is served, but cannot be recognised when it "
                     + "reconnects; set a ZMQ_ROUTING_ID that does not start with 0x00 on the DEALER", address, identity);
@@ -637,7 +639,7 @@ public final class RouterLoop {
             return;
         }
         if (Frames.size(frames) > config.maxMessageSize) {
-            counters.inc(Counter.RECEIVED_TOO_LARGE);
+            loopCounters.inc(Counter.RECEIVED_TOO_LARGE);
             badInput.warn("too-large", now, "dropped a {}-byte message from {} at {}: over the {}-byte limit (maxMessageSize)",
                     Frames.size(frames), identity, address, config.maxMessageSize);
             return;
@@ -659,7 +661,7 @@ public final class RouterLoop {
         if (known != null || admissions.tryTake(now)) {
             return true; // quarantine is handled by arrive()
         }
-        counters.inc(Counter.JOINS_DEFERRED);
+        loopCounters.inc(Counter.JOINS_DEFERRED);
         // Give each deferred client the next free admission slot, so the herd comes back at the admission
         // rate instead of all at once again; a little jitter keeps equal slots apart.
         long slotNanos = (long) (1e9 / config.maxJoinsPerSecond);
@@ -678,7 +680,7 @@ public final class RouterLoop {
      */
     private void onHello(PeerRecord r, List<byte[]> frames, long now) {
         Identity identity = r.identity();
-        counters.inc(Counter.HELLOS_RECEIVED);
+        loopCounters.inc(Counter.HELLOS_RECEIVED);
         Command hello;
         try {
             hello = Command.decode(frames.get(0));
@@ -693,7 +695,7 @@ public final class RouterLoop {
             if (!resumed) {
                 outboxes.drop(ob, Counter.DROPPED_STALE_SESSION);
             } else {
-                counters.inc(Counter.SESSIONS_RESUMED);
+                loopCounters.inc(Counter.SESSIONS_RESUMED);
             }
             ob.instance = instance;
             ob.protocolPeer = true;
@@ -727,7 +729,7 @@ public final class RouterLoop {
         }
         switch (arrival) {
             case JOINED: {
-                counters.inc(Counter.JOINS);
+                loopCounters.inc(Counter.JOINS);
                 Outbox parked = outboxes.get(identity);
                 if (parked != null && parked.parked) {
                     // Its session waits for it: HELLO decides whether to resume; anything else starts clean.
@@ -745,7 +747,7 @@ public final class RouterLoop {
             case HEARD:
                 return r;
             case TOOK_OVER:
-                counters.inc(Counter.TAKEOVERS);
+                loopCounters.inc(Counter.TAKEOVERS);
                 shutZombie(r.previousAddress(), now);
                 Outbox ob = outboxes.get(identity);
                 if (ob != null) {
@@ -754,10 +756,10 @@ public final class RouterLoop {
                 publish(PeerEvent.Type.TOOK_OVER, r, r.previousAddress(), null);
                 return r;
             case CONFLICT:
-                counters.inc(Counter.CONFLICTS);
-                counters.inc(Counter.RECEIVED_QUARANTINED); // the message that revealed the conflict is refused too
-                counters.inc(Counter.EVICTIONS);
-                counters.inc(Counter.EVICTED_CONFLICT);
+                loopCounters.inc(Counter.CONFLICTS);
+                loopCounters.inc(Counter.RECEIVED_QUARANTINED); // the message that revealed the conflict is refused too
+                loopCounters.inc(Counter.EVICTIONS);
+                loopCounters.inc(Counter.EVICTED_CONFLICT);
                 log.warn("identity {} was taken over {} times within {} (latest from {}, before that {}): two live clients "
                         + "share it; quarantined for {}. Give each client its own routing id.", identity, config.conflictThreshold,
                         config.conflictWindow, address, r.previousAddress(), config.quarantine);
@@ -768,7 +770,7 @@ public final class RouterLoop {
                 publish(PeerEvent.Type.EVICTED, r, r.previousAddress(), EvictReason.CONFLICT);
                 return null;
             case QUARANTINED:
-                counters.inc(Counter.RECEIVED_QUARANTINED);
+                loopCounters.inc(Counter.RECEIVED_QUARANTINED);
                 refuse(identity, conn, now, hello);
                 return null;
             default:
@@ -793,44 +795,44 @@ public final class RouterLoop {
             c = Command.decode(head);
         } catch (MalformedCommandException e) {
             table.onMessage(r, address, now); // still proof of life
-            counters.inc(Counter.RECEIVED_MALFORMED);
+            loopCounters.inc(Counter.RECEIVED_MALFORMED);
             badInput.warn("malformed", now, "ignored a malformed command from {} at {}: {}", r.identity(), address, e.getMessage());
             return;
         }
         table.onMessage(r, address, now);
         switch (c.type()) {
             case HEARTBEAT:
-                counters.inc(Counter.HEARTBEATS_RECEIVED);
+                loopCounters.inc(Counter.HEARTBEATS_RECEIVED);
                 sendControl(r.identity(), Command.heartbeatFrame());
                 break;
             case BYE:
                 table.remove(r);
                 outboxes.close(r.identity());
-                counters.inc(Counter.LEFT);
+                loopCounters.inc(Counter.LEFT);
                 publish(PeerEvent.Type.LEFT, r, null, EvictReason.BYE);
                 break;
             case DATA:
                 if (frames.size() < 2) {
-                    counters.inc(Counter.RECEIVED_MALFORMED);
+                    loopCounters.inc(Counter.RECEIVED_MALFORMED);
                     badInput.warn("malformed", now, "ignored a DATA command without payload from {}", r.identity());
                     break;
                 }
                 deliver(r.identity(), frames.subList(1, frames.size()), address);
                 break;
             default:
-                counters.inc(Counter.RECEIVED_MALFORMED);
+                loopCounters.inc(Counter.RECEIVED_MALFORMED);
                 badInput.warn("malformed", now, "ignored a {} command from client {}: only servers send it", c.type(), r.identity());
         }
     }
 
     private void deliver(Identity identity, List<byte[]> frames, String address) {
         Message m = new Message(identity, frames, address);
-        counters.inc(Counter.MESSAGES_DELIVERED);
+        loopCounters.inc(Counter.MESSAGES_DELIVERED);
         if (config.handler != null) {
             try {
                 config.handler.onMessage(m);
             } catch (RuntimeException e) {
-                counters.inc(Counter.HANDLER_ERRORS);
+                loopCounters.inc(Counter.HANDLER_ERRORS);
                 badInput.warn("handler", System.nanoTime(), "message handler threw on {}: {}", m, e.toString());
             }
         } else if (!inbound.offer(m)) {
@@ -844,7 +846,7 @@ public final class RouterLoop {
     private final PeerTable.TickSink tickSink = new PeerTable.TickSink() {
         @Override
         public void suspect(PeerRecord peer) {
-            counters.inc(Counter.SUSPECTS);
+            loopCounters.inc(Counter.SUSPECTS);
             publish(PeerEvent.Type.SUSPECT, peer, null, null);
         }
 
@@ -868,11 +870,11 @@ public final class RouterLoop {
         } else {
             outboxes.close(r.identity());
         }
-        counters.inc(Counter.EVICTIONS);
+        loopCounters.inc(Counter.EVICTIONS);
         switch (reason) {
-            case HEARTBEAT_TIMEOUT: counters.inc(Counter.EVICTED_HEARTBEAT_TIMEOUT); break;
-            case TRANSPORT_LOST: counters.inc(Counter.EVICTED_TRANSPORT_LOST); break;
-            case EXPLICIT: counters.inc(Counter.EVICTED_EXPLICIT); break;
+            case HEARTBEAT_TIMEOUT: loopCounters.inc(Counter.EVICTED_HEARTBEAT_TIMEOUT); break;
+            case TRANSPORT_LOST: loopCounters.inc(Counter.EVICTED_TRANSPORT_LOST); break;
+            case EXPLICIT: loopCounters.inc(Counter.EVICTED_EXPLICIT); break;
             default: break;
         }
         if (shutConnection) {
@@ -901,7 +903,7 @@ public final class RouterLoop {
     private void shutZombie(String previousAddress, long now) {
         Conn old = connections.at(previousAddress);
         if (old != null && !old.shutting) {
-            counters.inc(Counter.ZOMBIES_SHUT);
+            loopCounters.inc(Counter.ZOMBIES_SHUT);
             connections.shutdown(old, now);
         }
     }
@@ -918,7 +920,7 @@ public final class RouterLoop {
             }
             // EHOSTUNREACH: the connection died and DISCONNECTED is not processed yet
             ob.release(o);
-            counters.inc(Counter.DROPPED_PEER_GONE);
+            loopCounters.inc(Counter.DROPPED_PEER_GONE);
             return true;
         }
         if (escape) {
@@ -928,7 +930,7 @@ public final class RouterLoop {
             base.send(new Msg(frames[i]), i < frames.length - 1 ? ZMQ.SNDMORE : 0);
         }
         ob.release(o);
-        counters.inc(Counter.MESSAGES_SENT);
+        loopCounters.inc(Counter.MESSAGES_SENT);
         return true;
     }
 
