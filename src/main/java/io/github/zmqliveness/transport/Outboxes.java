@@ -16,9 +16,12 @@ import java.util.concurrent.TimeUnit;
  * resume its session: held, not written, until the window ends).
  */
 final class Outboxes {
-    /** Writes one message to the socket; false if the peer's pipe is full and it must wait. */
+    /**
+     * Writes one message of {@code bytes} bytes to the socket and releases it from {@code ob} (sent
+     * or dropped); false if the peer's pipe is full and it must wait.
+     */
     interface Writer {
-        boolean write(Outbox ob, Outbox.Out out);
+        boolean write(Outbox ob, byte[][] frames, long bytes);
     }
 
     private static final long BLOCKED_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
@@ -68,18 +71,20 @@ final class Outboxes {
             return SendResult.DROPPED_QUEUE_FULL;
         }
         long ttl = ttlNanos > 0 ? ttlNanos : defaultTtlNanos;
-        Outbox.Out out = new Outbox.Out(frames, size, ttl == Long.MAX_VALUE ? Long.MAX_VALUE : System.nanoTime() + ttl);
+        long expiresAt = ttl == Long.MAX_VALUE ? Long.MAX_VALUE : System.nanoTime() + ttl;
         // On the loop thread (a MessageHandler's reply, say), a message for an outbox with nothing
         // waiting is written at once instead of queued: the same order, less work.
         Writer writer = onLoopThread ? direct : null;
         if (writer != null && !ob.parked && !ob.closed && ob.head == null && !ob.scheduled.get() && ob.queue.isEmpty()) {
             loopCounters.inc(Counter.MESSAGES_ACCEPTED);
-            if (!writer.write(ob, out)) {
-                ob.head = out; // the pipe is full: it waits first in line, retried with the blocked
+            if (!writer.write(ob, frames, size)) {
+                // the pipe is full: it waits first in line, retried with the blocked
+                ob.head = new Outbox.Out(frames, size, expiresAt);
                 listBlocked(ob);
             }
             return SendResult.QUEUED;
         }
+        Outbox.Out out = new Outbox.Out(frames, size, expiresAt);
         ob.queue.offer(out);
         if (ob.closed && ob.queue.remove(out)) {
             // the loop closed it meanwhile and will not see this message: take it back
@@ -244,7 +249,7 @@ final class Outboxes {
                 loopCounters.inc(Counter.DROPPED_EXPIRED);
                 continue;
             }
-            if (!writer.write(ob, o)) {
+            if (!writer.write(ob, o.frames, o.bytes)) {
                 ob.head = o;
                 listBlocked(ob);
                 return written;

@@ -933,15 +933,14 @@ public final class RouterLoop {
     // ------------------------------------------------------------------ send
 
     /** Writes one message; false if the peer's pipe is full (EAGAIN) and it must wait. */
-    private boolean write(Outbox ob, Outbox.Out o) {
-        byte[][] frames = o.frames;
+    private boolean write(Outbox ob, byte[][] frames, long bytes) {
         boolean escape = ob.protocolPeer && Command.looksLikeCommand(frames[0]);
         if (!base.send(new Msg(ob.identity.unsafeBytes()), ZMQ.SNDMORE | ZMQ.DONTWAIT)) {
             if (base.errno() == ZError.EAGAIN) {
                 return false;
             }
             // EHOSTUNREACH: the connection died and DISCONNECTED is not processed yet
-            ob.release(o);
+            ob.release(bytes);
             loopCounters.inc(Counter.DROPPED_PEER_GONE);
             return true;
         }
@@ -951,7 +950,7 @@ public final class RouterLoop {
         for (int i = 0; i < frames.length; i++) {
             base.send(new Msg(frames[i]), i < frames.length - 1 ? ZMQ.SNDMORE : 0);
         }
-        ob.release(o);
+        ob.release(bytes);
         loopCounters.inc(Counter.MESSAGES_SENT);
         return true;
     }
