@@ -318,7 +318,7 @@ public final class RouterLoop {
             while (running) {
                 if (!more) {
                     waker.sleeping(true); // before looking at the queues: see Waker
-                    long timeout = pollTimeoutMillis(System.nanoTime());
+                    long timeout = pollTimeoutMillis();
                     if (timeout != 0) {
                         zmq.ZMQ.poll(selector, items, 2, timeout);
                     }
@@ -377,13 +377,14 @@ public final class RouterLoop {
         return !drained && !readPaused;
     }
 
-    private long pollTimeoutMillis(long now) {
+    private long pollTimeoutMillis() {
         if (!running || !tasks.isEmpty() || outboxes.busy() || !transportEvents.isEmpty()) {
             return 0;
         }
         long next = table.nextDeadline();
         next = Math.min(next, connections.nextDeadline());
-        long millis = next == Long.MAX_VALUE ? MAX_POLL_MILLIS : TimeUnit.NANOSECONDS.toMillis(next - now) + 1;
+        // the clock is read only when there is a deadline to measure
+        long millis = next == Long.MAX_VALUE ? MAX_POLL_MILLIS : TimeUnit.NANOSECONDS.toMillis(next - System.nanoTime()) + 1;
         if (outboxes.anyBlocked() || readPaused || !pendingDisconnects.isEmpty()) {
             millis = Math.min(millis, 10);
         }
@@ -510,10 +511,9 @@ public final class RouterLoop {
     /** Applies ACCEPTED events now; keeps DISCONNECTED events to apply once the socket is drained. */
     private void takeTransportEvents() {
         TransportEvent e;
-        long now = System.nanoTime();
         while ((e = transportEvents.poll()) != null) {
             if (e.accepted) {
-                connections.accepted(e.channel, e.address, now);
+                connections.accepted(e.channel, e.address, System.nanoTime()); // read here: most turns have no event
             } else {
                 pendingDisconnects.add(e);
             }
