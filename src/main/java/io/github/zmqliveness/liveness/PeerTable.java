@@ -81,17 +81,41 @@ public final class PeerTable {
 
     /**
      * A message (data or heartbeat) arrived from {@code identity} on the connection at
-     * {@code address} (null if unknown).
+     * {@code address} (null if unknown). The same as {@link #join} for an identity not in the
+     * table, else {@link #onMessage(PeerRecord, String, long)} with its record.
      */
     public Arrival onMessage(Identity identity, String address, long now) {
         PeerRecord peer = peers.get(identity);
         if (peer == null) {
-            peer = new PeerRecord(identity, rules.conflictThreshold);
-            peer.address = address;
-            peer.connectedSince = now;
-            peer.lastHeard = now;
-            peers.put(identity, peer);
+            join(identity, address, now);
             return Arrival.JOINED;
+        }
+        return onMessage(peer, address, now);
+    }
+
+    /**
+     * A message arrived from an identity not in the table ({@link #get} returned null): it joins,
+     * as {@link Arrival#JOINED} says. Returns its new record.
+     */
+    public PeerRecord join(Identity identity, String address, long now) {
+        PeerRecord peer = new PeerRecord(identity, rules.conflictThreshold);
+        peer.address = address;
+        peer.connectedSince = now;
+        peer.lastHeard = now;
+        if (peers.putIfAbsent(identity, peer) != null) {
+            throw new IllegalStateException(identity + " is already in the table");
+        }
+        return peer;
+    }
+
+    /**
+     * A message arrived from {@code peer}, a record in the table (as {@link #get} returned it), on
+     * the connection at {@code address} (null if unknown). Never {@link Arrival#JOINED}. Saves the
+     * driver that already holds the record a second lookup.
+     */
+    public Arrival onMessage(PeerRecord peer, String address, long now) {
+        if (peer.removed) {
+            throw new IllegalArgumentException(peer + " is no longer in the table");
         }
         if (peer.state == PeerState.QUARANTINED) {
             return Arrival.QUARANTINED;

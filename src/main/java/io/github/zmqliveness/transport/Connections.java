@@ -22,13 +22,13 @@ final class Connections {
     private final ArrayDeque<Conn> awaitingConfirmation = new ArrayDeque<>();
     /** (connection, when) pairs, in the order asked, which is the order they are due (same grace for all). */
     private final ArrayDeque<Object[]> delayed = new ArrayDeque<>();
-    private final Counters counters;
+    private final Counters.Owner counters;
     private final RateLimitedLog rateLimited;
     private final Logger log;
     private final int max;
     private final long confirmTimeoutNanos;
 
-    Connections(Counters counters, RateLimitedLog rateLimited, Logger log, int max, long confirmTimeoutNanos) {
+    Connections(Counters.Owner counters, RateLimitedLog rateLimited, Logger log, int max, long confirmTimeoutNanos) {
         this.counters = counters;
         this.rateLimited = rateLimited;
         this.log = log;

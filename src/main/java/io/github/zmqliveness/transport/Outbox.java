@@ -66,7 +66,12 @@ final class Outbox {
     }
 
     void release(Out out) {
+        release(out.bytes);
+    }
+
+    /** Releases one message of {@code size} bytes. */
+    void release(long size) {
         count.decrementAndGet();
-        bytes.addAndGet(-out.bytes);
+        bytes.addAndGet(-size);
     }
 }

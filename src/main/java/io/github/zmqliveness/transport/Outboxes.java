@@ -16,9 +16,12 @@ import java.util.concurrent.TimeUnit;
  * resume its session: held, not written, until the window ends).
  */
 final class Outboxes {
-    /** Writes one message to the socket; false if the peer's pipe is full and it must wait. */
+    /**
+     * Writes one message of {@code bytes} bytes to the socket and releases it from {@code ob} (sent
+     * or dropped); false if the peer's pipe is full and it must wait.
+     */
     interface Writer {
-        boolean write(Outbox ob, Outbox.Out out);
+        boolean write(Outbox ob, byte[][] frames, long bytes);
     }
 
     private static final long BLOCKED_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
@@ -29,7 +32,10 @@ final class Outboxes {
     private final ArrayDeque<Outbox> blocked = new ArrayDeque<>();
     /** (outbox, parkedUntil) in the order they were parked, which is the order they expire. */
     private final ArrayDeque<Object[]> parked = new ArrayDeque<>();
+    /** For counts made on any thread. */
     private final Counters counters;
+    /** For counts made on the loop thread. */
+    private final Counters.Owner loopCounters;
     private final int maxMessages;
     private final long maxBytes;
     private final long defaultTtlNanos;
@@ -40,6 +46,7 @@ final class Outboxes {
 
     Outboxes(Counters counters, int maxMessages, long maxBytes, long defaultTtlNanos, Runnable wake) {
         this.counters = counters;
+        this.loopCounters = counters.owner();
         this.maxMessages = maxMessages;
         this.maxBytes = maxBytes;
         this.defaultTtlNanos = defaultTtlNanos;
@@ -64,18 +71,20 @@ final class Outboxes {
             return SendResult.DROPPED_QUEUE_FULL;
         }
         long ttl = ttlNanos > 0 ? ttlNanos : defaultTtlNanos;
-        Outbox.Out out = new Outbox.Out(frames, size, ttl == Long.MAX_VALUE ? Long.MAX_VALUE : System.nanoTime() + ttl);
+        long expiresAt = ttl == Long.MAX_VALUE ? Long.MAX_VALUE : System.nanoTime() + ttl;
         // On the loop thread (a MessageHandler's reply, say), a message for an outbox with nothing
         // waiting is written at once instead of queued: the same order, less work.
         Writer writer = onLoopThread ? direct : null;
         if (writer != null && !ob.parked && !ob.closed && ob.head == null && !ob.scheduled.get() && ob.queue.isEmpty()) {
-            counters.inc(Counter.MESSAGES_ACCEPTED);
-            if (!writer.write(ob, out)) {
-                ob.head = out; // the pipe is full: it waits first in line, retried with the blocked
+            loopCounters.inc(Counter.MESSAGES_ACCEPTED);
+            if (!writer.write(ob, frames, size)) {
+                // the pipe is full: it waits first in line, retried with the blocked
+                ob.head = new Outbox.Out(frames, size, expiresAt);
                 listBlocked(ob);
             }
             return SendResult.QUEUED;
         }
+        Outbox.Out out = new Outbox.Out(frames, size, expiresAt);
         ob.queue.offer(out);
         if (ob.closed && ob.queue.remove(out)) {
             // the loop closed it meanwhile and will not see this message: take it back
@@ -83,7 +92,11 @@ final class Outboxes {
             counters.inc(Counter.DROPPED_UNKNOWN_PEER);
             return SendResult.UNKNOWN_PEER;
         }
-        counters.inc(Counter.MESSAGES_ACCEPTED);
+        if (onLoopThread) {
+            loopCounters.inc(Counter.MESSAGES_ACCEPTED);
+        } else {
+            counters.inc(Counter.MESSAGES_ACCEPTED);
+        }
         if (ob.parked) {
             return SendResult.PARKED; // the loop writes it if the session resumes
         }
@@ -143,7 +156,7 @@ final class Outboxes {
             ob.release(o);
             dropped++;
         }
-        counters.add(reason, dropped);
+        loopCounters.add(reason, dropped);
     }
 
     void quarantine(Identity identity) {
@@ -165,7 +178,7 @@ final class Outboxes {
         ob.parkedUntil = until;
         unlistBlocked(ob);
         parked.add(new Object[] {ob, until});
-        counters.inc(Counter.SESSIONS_PARKED);
+        loopCounters.inc(Counter.SESSIONS_PARKED);
     }
 
     /** The session goes on: what was held is written, in order, from the next flush. */
@@ -233,10 +246,10 @@ final class Outboxes {
         for (; o != null; o = ob.queue.poll()) {
             if (o.expiresAt <= now) {
                 ob.release(o);
-                counters.inc(Counter.DROPPED_EXPIRED);
+                loopCounters.inc(Counter.DROPPED_EXPIRED);
                 continue;
             }
-            if (!writer.write(ob, o)) {
+            if (!writer.write(ob, o.frames, o.bytes)) {
                 ob.head = o;
                 listBlocked(ob);
                 return written;

@@ -76,6 +76,8 @@ public final class RouterLoop {
     private final RouterConfig config;
     private final PeerTable table;
     private final Counters counters = new Counters();
+    /** How the loop thread counts: no atomic read-modify-write. Other threads use {@link #counters}. */
+    private final Counters.Owner loopCounters = counters.owner();
     private final RateLimitedLog badInput = new RateLimitedLog(log, 10, TimeUnit.SECONDS);
     private final EventDispatcher events;
     private final Waker waker = new Waker();
@@ -127,7 +129,7 @@ public final class RouterLoop {
         this.intervalNanos = config.heartbeatInterval.toNanos();
         this.evictionGraceNanos = Math.min(TimeUnit.MILLISECONDS.toNanos(50), intervalNanos / 4);
         this.confirmTimeoutNanos = Math.max(TimeUnit.SECONDS.toNanos(2), intervalNanos * (config.liveness + 2));
-        this.connections = new Connections(counters, badInput, log, config.maxConnections, confirmTimeoutNanos);
+        this.connections = new Connections(loopCounters, badInput, log, config.maxConnections, confirmTimeoutNanos);
         long ttlNanos = config.messageTtl == null ? Long.MAX_VALUE : config.messageTtl.toNanos();
         this.outboxes = new Outboxes(counters, config.maxQueuedMessages, config.maxQueuedBytes, ttlNanos, waker::wake);
         this.outboxes.writeDirectlyWith(writer);
@@ -316,7 +318,7 @@ public final class RouterLoop {
             while (running) {
                 if (!more) {
                     waker.sleeping(true); // before looking at the queues: see Waker
-                    long timeout = pollTimeoutMillis(System.nanoTime());
+                    long timeout = pollTimeoutMillis();
                     if (timeout != 0) {
                         zmq.ZMQ.poll(selector, items, 2, timeout);
                     }
@@ -329,7 +331,7 @@ public final class RouterLoop {
                     more = turn();
                 } catch (RuntimeException e) {
                     // A bug of ours must not take every peer down with it: count it, say it, go on.
-                    counters.inc(Counter.LOOP_ERRORS);
+                    loopCounters.inc(Counter.LOOP_ERRORS);
                     badInput.warn("loop", System.nanoTime(), "router loop turn failed; carrying on (please report this)", e);
                     more = false;
                 }
@@ -365,20 +367,24 @@ public final class RouterLoop {
         }
         connections.tick(now);
         outboxes.expireParked(now);
-        peerCount = table.size();
+        int peers = table.size();
+        if (peers != peerCount) {
+            peerCount = peers; // a volatile write costs a fence: only when it changed
+        }
         // Poll again unless the socket still holds messages. Turning again after every busy turn
         // instead saves polls when the loop has a core to itself, but on 2 shared cores the spinning
         // loop starves the application and I/O threads (receive() throughput fell by 4x).
         return !drained && !readPaused;
     }
 
-    private long pollTimeoutMillis(long now) {
+    private long pollTimeoutMillis() {
         if (!running || !tasks.isEmpty() || outboxes.busy() || !transportEvents.isEmpty()) {
             return 0;
         }
         long next = table.nextDeadline();
         next = Math.min(next, connections.nextDeadline());
-        long millis = next == Long.MAX_VALUE ? MAX_POLL_MILLIS : TimeUnit.NANOSECONDS.toMillis(next - now) + 1;
+        // the clock is read only when there is a deadline to measure
+        long millis = next == Long.MAX_VALUE ? MAX_POLL_MILLIS : TimeUnit.NANOSECONDS.toMillis(next - System.nanoTime()) + 1;
         if (outboxes.anyBlocked() || readPaused || !pendingDisconnects.isEmpty()) {
             millis = Math.min(millis, 10);
         }
@@ -505,10 +511,9 @@ public final class RouterLoop {
     /** Applies ACCEPTED events now; keeps DISCONNECTED events to apply once the socket is drained. */
     private void takeTransportEvents() {
         TransportEvent e;
-        long now = System.nanoTime();
         while ((e = transportEvents.poll()) != null) {
             if (e.accepted) {
-                connections.accepted(e.channel, e.address, now);
+                connections.accepted(e.channel, e.address, System.nanoTime()); // read here: most turns have no event
             } else {
                 pendingDisconnects.add(e);
             }
@@ -530,16 +535,23 @@ public final class RouterLoop {
 
     /** Reads up to a batch; true if the socket has nothing more to read right now. */
     private boolean receiveBatch() {
-        if (inbound != null && inbound.remainingCapacity() == 0) {
-            if (!readPaused) {
-                log.warn("receive queue is full ({} messages): reading paused until the application calls receive(); "
-                        + "heartbeat deadlines are held meanwhile", config.receiveQueueCapacity);
+        int batch = RECEIVE_BATCH;
+        if (inbound != null) {
+            int room = inbound.remainingCapacity();
+            if (room == 0) {
+                if (!readPaused) {
+                    log.warn("receive queue is full ({} messages): reading paused until the application calls receive(); "
+                            + "heartbeat deadlines are held meanwhile", config.receiveQueueCapacity);
+                }
+                readPaused = true;
+                return false;
             }
-            readPaused = true;
-            return false;
+            // Only this thread fills the queue and a message adds at most one: this batch cannot overflow it,
+            // so there is no need to ask the queue (and take its lock) after every message.
+            batch = Math.min(batch, room);
         }
         readPaused = false;
-        for (int i = 0; i < RECEIVE_BATCH; i++) {
+        for (int i = 0; i < batch; i++) {
             Msg first = base.recv(ZMQ.DONTWAIT);
             if (first == null) {
                 int errno = base.errno();
@@ -571,11 +583,10 @@ public final class RouterLoop {
                 onPipeGone(Identity.fromWire(first.data()));
                 continue;
             }
-            counters.inc(Counter.MESSAGES_RECEIVED);
-            onMessage(Identity.fromWire(first.data()), address, List.copyOf(frameBuffer));
-            if (inbound != null && inbound.remainingCapacity() == 0) {
-                return false;
-            }
+            loopCounters.inc(Counter.MESSAGES_RECEIVED);
+            // Immutable, so Message keeps it as it is; List.of(one) is a single small object.
+            List<byte[]> frames = frameBuffer.size() == 1 ? List.of(frameBuffer.get(0)) : List.copyOf(frameBuffer);
+            onMessage(first.data(), address, frames);
         }
         return false;
     }
@@ -591,6 +602,18 @@ public final class RouterLoop {
         }
     }
 
+    /**
+     * The identity a message names: the one its connection already carries if the bytes match (as
+     * they do for every message but a connection's first), so no new one is made and hashed per
+     * message, and the peer table finds its own key at once.
+     */
+    private static Identity identityOf(byte[] routingId, Conn conn) {
+        if (conn != null && conn.identity != null && Arrays.equals(conn.identity.unsafeBytes(), routingId)) {
+            return conn.identity;
+        }
+        return Identity.fromWire(routingId);
+    }
+
     private static byte[] newMarker() {
         byte[] marker = new byte[32];
         new java.security.SecureRandom().nextBytes(marker);
@@ -598,37 +621,38 @@ public final class RouterLoop {
         return marker;
     }
 
-    private void onMessage(Identity identity, String address, List<byte[]> frames) {
+    private void onMessage(byte[] routingId, String address, List<byte[]> frames) {
         long now = System.nanoTime();
-        Conn conn = address == null ? null : connections.at(address);
+        Conn conn = connections.at(address);
+        Identity identity = identityOf(routingId, conn);
         if (identity.isGenerated() && conn != null && conn.identity != null && !conn.identity.equals(identity)) {
             // Left in a pipe that ROUTER_HANDOVER renamed: it came from conn.identity's old connection.
-            counters.inc(Counter.HANDOVER_LEFTOVERS);
+            loopCounters.inc(Counter.HANDOVER_LEFTOVERS);
             deliver(conn.identity, frames, address);
             return;
         }
         if (conn != null && conn.shutting) {
-            counters.inc(Counter.RECEIVED_AFTER_EVICTION);
+            loopCounters.inc(Counter.RECEIVED_AFTER_EVICTION);
             return;
         }
         if (identity.isGenerated()) {
-            counters.inc(Counter.RECEIVED_ANONYMOUS);
+            loopCounters.inc(Counter.RECEIVED_ANONYMOUS);
             badInput.warn("anonymous", now, "peer at {} has routing id {}, which starts with the reserved byte 0x00 (it set "
                     + "none, so ZeroMQ made one up, or it chose a reserved one): it is served, but cannot be recognised when it "
                     + "reconnects; set a ZMQ_ROUTING_ID that does not start with 0x00 on the DEALER", address, identity);
         }
         byte[] head = frames.get(0);
         boolean hello = Command.isHello(head);
-        PeerRecord before = table.get(identity);
-        if (!hello && Command.looksLikeCommand(head) && before != null && before.heartbeating()
-                && before.state() != PeerState.QUARANTINED && (address == null || address.equals(before.address()))) {
-            onCommand(before, head, frames, address, now);
+        PeerRecord known = table.get(identity); // the one lookup of this message: passed on, not repeated
+        if (!hello && known != null && known.heartbeating() && known.state() != PeerState.QUARANTINED
+                && Command.looksLikeCommand(head) && (address == null || address.equals(known.address()))) {
+            onCommand(known, head, frames, address, now);
             return;
         }
-        if (hello && !admit(identity, conn, now)) {
+        if (hello && !admit(identity, known, conn, now)) {
             return;
         }
-        PeerRecord r = arrive(identity, address, conn, now, hello);
+        PeerRecord r = arrive(identity, known, address, conn, now, hello);
         if (r == null) {
             return;
         }
@@ -637,7 +661,7 @@ public final class RouterLoop {
             return;
         }
         if (Frames.size(frames) > config.maxMessageSize) {
-            counters.inc(Counter.RECEIVED_TOO_LARGE);
+            loopCounters.inc(Counter.RECEIVED_TOO_LARGE);
             badInput.warn("too-large", now, "dropped a {}-byte message from {} at {}: over the {}-byte limit (maxMessageSize)",
                     Frames.size(frames), identity, address, config.maxMessageSize);
             return;
@@ -649,18 +673,17 @@ public final class RouterLoop {
      * Pacing of joins: a HELLO from an identity not in the table takes a token; without one the
      * client is told to come back later, at a time spread over the backlog, and its connection shut.
      */
-    private boolean admit(Identity identity, Conn conn, long now) {
+    private boolean admit(Identity identity, PeerRecord known, Conn conn, long now) {
         if (admissions == null) {
             return true;
         }
-        PeerRecord known = table.get(identity);
         if (known != null && known.state() != PeerState.QUARANTINED) {
             return true; // already admitted: a re-HELLO or a takeover
         }
         if (known != null || admissions.tryTake(now)) {
             return true; // quarantine is handled by arrive()
         }
-        counters.inc(Counter.JOINS_DEFERRED);
+        loopCounters.inc(Counter.JOINS_DEFERRED);
         // Give each deferred client the next free admission slot, so the herd comes back at the admission
         // rate instead of all at once again; a little jitter keeps equal slots apart.
         long slotNanos = (long) (1e9 / config.maxJoinsPerSecond);
@@ -679,7 +702,7 @@ public final class RouterLoop {
      */
     private void onHello(PeerRecord r, List<byte[]> frames, long now) {
         Identity identity = r.identity();
-        counters.inc(Counter.HELLOS_RECEIVED);
+        loopCounters.inc(Counter.HELLOS_RECEIVED);
         Command hello;
         try {
             hello = Command.decode(frames.get(0));
@@ -694,7 +717,7 @@ public final class RouterLoop {
             if (!resumed) {
                 outboxes.drop(ob, Counter.DROPPED_STALE_SESSION);
             } else {
-                counters.inc(Counter.SESSIONS_RESUMED);
+                loopCounters.inc(Counter.SESSIONS_RESUMED);
             }
             ob.instance = instance;
             ob.protocolPeer = true;
@@ -710,16 +733,25 @@ public final class RouterLoop {
         }
     }
 
-    /** The table's verdict on an arrival, with its side effects; null if the message must be refused. */
-    private PeerRecord arrive(Identity identity, String address, Conn conn, long now, boolean hello) {
-        PeerTable.Arrival arrival = table.onMessage(identity, address, now);
-        PeerRecord r = table.get(identity);
+    /**
+     * The table's verdict on an arrival, with its side effects; null if the message must be refused.
+     * {@code known} is the identity's record, or null if it is not in the table.
+     */
+    private PeerRecord arrive(Identity identity, PeerRecord known, String address, Conn conn, long now, boolean hello) {
+        PeerRecord r = known;
+        PeerTable.Arrival arrival;
+        if (r == null) {
+            r = table.join(identity, address, now);
+            arrival = PeerTable.Arrival.JOINED;
+        } else {
+            arrival = table.onMessage(r, address, now);
+        }
         if (conn != null) {
             conn.identity = identity;
         }
         switch (arrival) {
             case JOINED: {
-                counters.inc(Counter.JOINS);
+                loopCounters.inc(Counter.JOINS);
                 Outbox parked = outboxes.get(identity);
                 if (parked != null && parked.parked) {
                     // Its session waits for it: HELLO decides whether to resume; anything else starts clean.
@@ -737,7 +769,7 @@ public final class RouterLoop {
             case HEARD:
                 return r;
             case TOOK_OVER:
-                counters.inc(Counter.TAKEOVERS);
+                loopCounters.inc(Counter.TAKEOVERS);
                 shutZombie(r.previousAddress(), now);
                 Outbox ob = outboxes.get(identity);
                 if (ob != null) {
@@ -746,10 +778,10 @@ public final class RouterLoop {
                 publish(PeerEvent.Type.TOOK_OVER, r, r.previousAddress(), null);
                 return r;
             case CONFLICT:
-                counters.inc(Counter.CONFLICTS);
-                counters.inc(Counter.RECEIVED_QUARANTINED); // the message that revealed the conflict is refused too
-                counters.inc(Counter.EVICTIONS);
-                counters.inc(Counter.EVICTED_CONFLICT);
+                loopCounters.inc(Counter.CONFLICTS);
+                loopCounters.inc(Counter.RECEIVED_QUARANTINED); // the message that revealed the conflict is refused too
+                loopCounters.inc(Counter.EVICTIONS);
+                loopCounters.inc(Counter.EVICTED_CONFLICT);
                 log.warn("identity {} was taken over {} times within {} (latest from {}, before that {}): two live clients "
                         + "share it; quarantined for {}. Give each client its own routing id.", identity, config.conflictThreshold,
                         config.conflictWindow, address, r.previousAddress(), config.quarantine);
@@ -760,7 +792,7 @@ public final class RouterLoop {
                 publish(PeerEvent.Type.EVICTED, r, r.previousAddress(), EvictReason.CONFLICT);
                 return null;
             case QUARANTINED:
-                counters.inc(Counter.RECEIVED_QUARANTINED);
+                loopCounters.inc(Counter.RECEIVED_QUARANTINED);
                 refuse(identity, conn, now, hello);
                 return null;
             default:
@@ -784,45 +816,45 @@ public final class RouterLoop {
         try {
             c = Command.decode(head);
         } catch (MalformedCommandException e) {
-            table.onMessage(r.identity(), address, now); // still proof of life
-            counters.inc(Counter.RECEIVED_MALFORMED);
+            table.onMessage(r, address, now); // still proof of life
+            loopCounters.inc(Counter.RECEIVED_MALFORMED);
             badInput.warn("malformed", now, "ignored a malformed command from {} at {}: {}", r.identity(), address, e.getMessage());
             return;
         }
-        table.onMessage(r.identity(), address, now);
+        table.onMessage(r, address, now);
         switch (c.type()) {
             case HEARTBEAT:
-                counters.inc(Counter.HEARTBEATS_RECEIVED);
+                loopCounters.inc(Counter.HEARTBEATS_RECEIVED);
                 sendControl(r.identity(), Command.heartbeatFrame());
                 break;
             case BYE:
                 table.remove(r);
                 outboxes.close(r.identity());
-                counters.inc(Counter.LEFT);
+                loopCounters.inc(Counter.LEFT);
                 publish(PeerEvent.Type.LEFT, r, null, EvictReason.BYE);
                 break;
             case DATA:
                 if (frames.size() < 2) {
-                    counters.inc(Counter.RECEIVED_MALFORMED);
+                    loopCounters.inc(Counter.RECEIVED_MALFORMED);
                     badInput.warn("malformed", now, "ignored a DATA command without payload from {}", r.identity());
                     break;
                 }
                 deliver(r.identity(), frames.subList(1, frames.size()), address);
                 break;
             default:
-                counters.inc(Counter.RECEIVED_MALFORMED);
+                loopCounters.inc(Counter.RECEIVED_MALFORMED);
                 badInput.warn("malformed", now, "ignored a {} command from client {}: only servers send it", c.type(), r.identity());
         }
     }
 
     private void deliver(Identity identity, List<byte[]> frames, String address) {
         Message m = new Message(identity, frames, address);
-        counters.inc(Counter.MESSAGES_DELIVERED);
+        loopCounters.inc(Counter.MESSAGES_DELIVERED);
         if (config.handler != null) {
             try {
                 config.handler.onMessage(m);
             } catch (RuntimeException e) {
-                counters.inc(Counter.HANDLER_ERRORS);
+                loopCounters.inc(Counter.HANDLER_ERRORS);
                 badInput.warn("handler", System.nanoTime(), "message handler threw on {}: {}", m, e.toString());
             }
         } else if (!inbound.offer(m)) {
@@ -836,7 +868,7 @@ public final class RouterLoop {
     private final PeerTable.TickSink tickSink = new PeerTable.TickSink() {
         @Override
         public void suspect(PeerRecord peer) {
-            counters.inc(Counter.SUSPECTS);
+            loopCounters.inc(Counter.SUSPECTS);
             publish(PeerEvent.Type.SUSPECT, peer, null, null);
         }
 
@@ -860,11 +892,11 @@ public final class RouterLoop {
         } else {
             outboxes.close(r.identity());
         }
-        counters.inc(Counter.EVICTIONS);
+        loopCounters.inc(Counter.EVICTIONS);
         switch (reason) {
-            case HEARTBEAT_TIMEOUT: counters.inc(Counter.EVICTED_HEARTBEAT_TIMEOUT); break;
-            case TRANSPORT_LOST: counters.inc(Counter.EVICTED_TRANSPORT_LOST); break;
-            case EXPLICIT: counters.inc(Counter.EVICTED_EXPLICIT); break;
+            case HEARTBEAT_TIMEOUT: loopCounters.inc(Counter.EVICTED_HEARTBEAT_TIMEOUT); break;
+            case TRANSPORT_LOST: loopCounters.inc(Counter.EVICTED_TRANSPORT_LOST); break;
+            case EXPLICIT: loopCounters.inc(Counter.EVICTED_EXPLICIT); break;
             default: break;
         }
         if (shutConnection) {
@@ -893,7 +925,7 @@ public final class RouterLoop {
     private void shutZombie(String previousAddress, long now) {
         Conn old = connections.at(previousAddress);
         if (old != null && !old.shutting) {
-            counters.inc(Counter.ZOMBIES_SHUT);
+            loopCounters.inc(Counter.ZOMBIES_SHUT);
             connections.shutdown(old, now);
         }
     }
@@ -901,16 +933,15 @@ public final class RouterLoop {
     // ------------------------------------------------------------------ send
 
     /** Writes one message; false if the peer's pipe is full (EAGAIN) and it must wait. */
-    private boolean write(Outbox ob, Outbox.Out o) {
-        byte[][] frames = o.frames;
+    private boolean write(Outbox ob, byte[][] frames, long bytes) {
         boolean escape = ob.protocolPeer && Command.looksLikeCommand(frames[0]);
         if (!base.send(new Msg(ob.identity.unsafeBytes()), ZMQ.SNDMORE | ZMQ.DONTWAIT)) {
             if (base.errno() == ZError.EAGAIN) {
                 return false;
             }
             // EHOSTUNREACH: the connection died and DISCONNECTED is not processed yet
-            ob.release(o);
-            counters.inc(Counter.DROPPED_PEER_GONE);
+            ob.release(bytes);
+            loopCounters.inc(Counter.DROPPED_PEER_GONE);
             return true;
         }
         if (escape) {
@@ -919,8 +950,8 @@ public final class RouterLoop {
         for (int i = 0; i < frames.length; i++) {
             base.send(new Msg(frames[i]), i < frames.length - 1 ? ZMQ.SNDMORE : 0);
         }
-        ob.release(o);
-        counters.inc(Counter.MESSAGES_SENT);
+        ob.release(bytes);
+        loopCounters.inc(Counter.MESSAGES_SENT);
         return true;
     }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.zmqliveness.EvictReason;
@@ -75,6 +76,56 @@ class PeerTableTest {
         PeerRecord peer = table.get(id);
         table.startHeartbeating(peer, now);
         return peer;
+    }
+
+    @Test
+    void joinReturnsTheNewRecordWhichGetFinds() {
+        PeerRecord a = table.join(A, "tcp://10.0.0.1:5000", 7 * MS);
+
+        assertSame(a, table.get(A));
+        assertEquals(A, a.identity());
+        assertEquals("tcp://10.0.0.1:5000", a.address());
+        assertEquals(7 * MS, a.connectedSince());
+        assertEquals(7 * MS, a.lastHeard());
+        assertEquals(PeerState.ALIVE, a.state());
+        assertFalse(a.heartbeating());
+        assertEquals(1, table.size());
+        assertThrows(IllegalStateException.class, () -> table.join(A, "tcp://10.0.0.2:5000", 8 * MS), "joined twice");
+        assertSame(a, table.get(A));
+    }
+
+    @Test
+    void onMessageWithTheRecordDecidesAsOnMessageWithTheIdentity() {
+        PeerRecord a = joinHeartbeating(A, "tcp://host:1");
+        advanceTo(2 * S);
+        assertEquals(PeerState.SUSPECT, a.state());
+
+        assertEquals(Arrival.HEARD, table.onMessage(a, "tcp://host:1", 2_100 * MS));
+        assertEquals(PeerState.ALIVE, a.state());
+        assertEquals(2_100 * MS, a.lastHeard());
+        assertEquals(Arrival.HEARD, table.onMessage(a, null, 2_200 * MS), "an unknown address is no takeover");
+        assertEquals("tcp://host:1", a.address());
+        assertEquals(Arrival.TOOK_OVER, table.onMessage(a, "tcp://host:2", 3 * S));
+        assertEquals("tcp://host:1", a.previousAddress());
+        assertEquals(Arrival.TOOK_OVER, table.onMessage(a, "tcp://host:3", 4 * S));
+        assertEquals(Arrival.CONFLICT, table.onMessage(a, "tcp://host:4", 5 * S));
+        assertEquals(Arrival.QUARANTINED, table.onMessage(a, "tcp://host:4", 6 * S));
+        assertSame(a, table.get(A));
+        assertEquals(1, table.size());
+
+        PeerRecord b = table.join(B, null, 6 * S);
+        assertEquals(Arrival.HEARD, table.onMessage(b, "tcp://host:9", 6 * S), "the first known address is no takeover");
+        assertEquals("tcp://host:9", b.address());
+        assertEquals(0, b.takeovers());
+    }
+
+    @Test
+    void onMessageWithARemovedRecordIsRefused() {
+        PeerRecord a = table.join(A, "tcp://host:1", now);
+        table.remove(a);
+
+        assertThrows(IllegalArgumentException.class, () -> table.onMessage(a, "tcp://host:1", now));
+        assertNull(table.get(A));
     }
 
     @Test

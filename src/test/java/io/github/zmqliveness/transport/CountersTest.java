@@ -1,0 +1,50 @@
+package io.github.zmqliveness.transport;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class CountersTest {
+    @Test
+    void aCounterIsTheSumOfWhatTheOwnerAndEveryOtherThreadCounted() throws InterruptedException {
+        Counters counters = new Counters();
+        int threads = 4;
+        int each = 100_000;
+        List<Thread> others = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            others.add(new Thread(() -> {
+                for (int i = 0; i < each; i++) {
+                    counters.inc(Counter.MESSAGES_ACCEPTED);
+                }
+            }));
+        }
+        Thread owner = new Thread(() -> {
+            Counters.Owner mine = counters.owner();
+            for (int i = 0; i < each; i++) {
+                mine.inc(Counter.MESSAGES_ACCEPTED);
+                mine.inc(Counter.MESSAGES_SENT);
+            }
+            mine.add(Counter.DROPPED_PEER_GONE, 7);
+            mine.add(Counter.DROPPED_PEER_GONE, 0);
+        });
+        others.forEach(Thread::start);
+        owner.start();
+        for (Thread t : others) {
+            t.join();
+        }
+        owner.join();
+        counters.add(Counter.DROPPED_PEER_GONE, 3);
+
+        assertEquals((threads + 1L) * each, counters.get(Counter.MESSAGES_ACCEPTED));
+        assertEquals(each, counters.get(Counter.MESSAGES_SENT));
+        assertEquals(10, counters.get(Counter.DROPPED_PEER_GONE));
+        Map<String, Long> snapshot = counters.snapshot();
+        assertEquals(Counter.values().length, snapshot.size());
+        assertEquals((threads + 1L) * each, snapshot.get("messagesAccepted"));
+        assertEquals(10L, snapshot.get("droppedPeerGone"));
+        assertEquals(0L, snapshot.get("joins"));
+    }
+}
