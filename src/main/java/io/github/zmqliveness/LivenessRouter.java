@@ -220,7 +220,7 @@ public final class LivenessRouter implements AutoCloseable {
         private Duration messageTtl = Duration.ofSeconds(30);
         private int sendHighWaterMark = 1000;
         private int maxConnections = 65_536;
-        private int acceptBacklog = 100;
+        private int acceptBacklog = 1024;
         private int ioThreads = 1;
         private int conflictThreshold = 3;
         private Duration conflictWindow = Duration.ofSeconds(10);
@@ -335,13 +335,14 @@ public final class LivenessRouter implements AutoCloseable {
 
         /**
          * The listening socket's accept queue: connections the kernel has completed but the router
-         * has not yet taken (default 100, ZeroMQ's own default; the kernel caps it at
-         * {@code net.core.somaxconn}). Bigger is not better in a reconnect storm: a connection
-         * waiting in the queue longer than its client's handshake timeout is given up by the client
-         * and then accepted for nothing, and a full queue of such connections can keep every client
-         * out. Keep it below the rate at which the router completes handshakes (a few hundred per
-         * second per core) times the clients' handshake timeout; when the queue is full the kernel
-         * drops new connection attempts and clients retry, which paces them.
+         * has not yet taken (default 1,024; the kernel caps it at {@code net.core.somaxconn}). Too
+         * small, and a reconnect storm overflows it: the kernel drops connection attempts, or
+         * completes connections it then forgets, and those clients wait for TCP retransmissions or
+         * their handshake timeout (30 s for ZeroMQ's default) before trying again. Too big, and a
+         * connection can wait in the queue longer than its client's handshake timeout, so the
+         * client gives up on it and the router accepts it for nothing. Keep it below the rate at
+         * which the router completes handshakes (a few hundred per second per core, see
+         * BENCHMARKS.md) times the shortest handshake timeout of your clients.
          */
         public Builder acceptBacklog(int connections) {
             Checks.positive(connections, "accept backlog");
@@ -351,10 +352,12 @@ public final class LivenessRouter implements AutoCloseable {
 
         /**
          * JeroMQ I/O threads (default 1): they run the ZMTP handshakes, heartbeats and TCP reads and
-         * writes of all connections, each connection on one thread. JeroMQ 0.6.0's I/O thread walks
-         * every connection it holds each time one of them starts or stops waiting to write (every
-         * ZMTP PING, for example), so its cost grows with the square of the connections per thread:
-         * with thousands of peers, more threads cut that work as well as spreading it.
+         * writes, each connection on one thread. JeroMQ 0.6.0's I/O thread walks every connection
+         * it holds whenever one of them starts or stops waiting to write (every ZMTP PING, for
+         * example), so its cost grows with the square of the connections per thread. With
+         * thousands of peers use 4: on 2 cores, 4,000 peers then joined 1.6 times faster and
+         * rejoined after a restart 3 times faster. With few peers and high message rates keep 1:
+         * more threads cost hand-offs (half the echo throughput with 8 dealers on 2 cores).
          */
         public Builder ioThreads(int threads) {
             Checks.positive(threads, "I/O threads");

@@ -16,11 +16,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RouterSettingsTest {
 
     @Test
-    void acceptBacklogIsTheListeningSocketsQueueAndDefaultsToZeroMqs100() throws Exception {
+    void acceptBacklogIsTheListeningSocketsQueueAndDefaultsTo1024() throws Exception {
         Facilities.requireSs();
         try (LivenessRouter dflt = LivenessRouter.builder().bind("tcp://127.0.0.1:*").build();
              LivenessRouter small = LivenessRouter.builder().bind("tcp://127.0.0.1:*").acceptBacklog(37).build()) {
-            assertEquals(100, listenBacklog(port(dflt)), "default backlog");
+            assertEquals(1024, listenBacklog(port(dflt)), "default backlog");
             assertEquals(37, listenBacklog(port(small)), "configured backlog");
         }
     }

@@ -123,7 +123,7 @@ public abstract class EchoServer implements AutoCloseable {
         private volatile LivenessRouter router;
 
         Handler() {
-            router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").handler(this::echo).build();
+            router = configured(LivenessRouter.builder().bind("tcp://127.0.0.1:*").handler(this::echo)).build();
         }
 
         private void echo(Message m) {
@@ -151,7 +151,7 @@ public abstract class EchoServer implements AutoCloseable {
         private volatile boolean running = true;
 
         Receive() {
-            router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").build();
+            router = configured(LivenessRouter.builder().bind("tcp://127.0.0.1:*")).build();
             thread = new Thread(this::run, "receive-echo");
             thread.setDaemon(true);
             thread.start();
@@ -182,5 +182,11 @@ public abstract class EchoServer implements AutoCloseable {
             }
             router.close();
         }
+    }
+
+    /** {@code -Dbench.ioThreads=N} sets the LivenessRouter's JeroMQ I/O threads (default: the builder's). */
+    static LivenessRouter.Builder configured(LivenessRouter.Builder b) {
+        Integer io = Integer.getInteger("bench.ioThreads");
+        return io == null ? b : b.ioThreads(io);
     }
 }

@@ -243,7 +243,7 @@ public final class ScaleBenchmark {
                 .heartbeatInterval(Duration.ofSeconds(1))
                 .liveness(3)
                 .maxConnections(20_000)
-                .acceptBacklog(backlog > 0 ? backlog : 100)
+                .acceptBacklog(backlog > 0 ? backlog : 1024)
                 .ioThreads(ioThreads)
                 .handler(m -> { }) // the ticks are dropped on the loop thread; no receive queue to fill
                 .build();
