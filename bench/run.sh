@@ -15,10 +15,11 @@
 # Environment:
 #   JMH_OPTS        extra JMH options, e.g. "-prof stack" or "-p dealers=8 -p server=RAW,HANDLER"
 #   DETECTION_OPTS  key=value arguments of DetectionBenchmark, e.g. "trialsLong=30 servers=lib,raw"
-#   SCALE_OPTS      key=value arguments of ScaleBenchmark, e.g. "n=2000 batch=500 idleSeconds=10 churnSeconds=10 stormSeconds=45 raw=false"
+#   SCALE_OPTS      key=value arguments of ScaleBenchmark, e.g. "n=4000 batch=4000 idleSeconds=10 raw=false ioThreads=1"
+#   SCALE_JVM       extra JVM options for ScaleBenchmark's router JVM
 #
-# Scale (ScaleBenchmark, not in the default set: about 4.5 minutes, 5 JVMs, up to ~12,500 fds per swarm JVM)
-# writes target/scale.txt.
+# Scale (ScaleBenchmark, not in the default set: 10,000 libzmq DEALERs in 4 python3-zmq processes,
+# about 8-10 minutes) writes target/scale.txt.
 #
 # JMH settings live in the classes: forks=1, warm-up 3 x 2 s, measurement 5 x 2 s (short on purpose).
 # Every socket is on 127.0.0.1; every loop is bounded in count and time.
@@ -56,7 +57,7 @@ for bench in "$@"; do
         io.github.zmqliveness.bench.DetectionBenchmark ${DETECTION_OPTS:-} | tee target/detection.txt
       ;;
     Scale)
-      # ScaleBenchmark: N plain DEALERs (default 4,000, 500 at a time) in 4 swarm processes; about 4.5 minutes.
+      # ScaleBenchmark: N plain libzmq DEALERs (default 10,000, 2,500 at a time) in 4 swarm processes.
       # shellcheck disable=SC2086
       "$JAVA" -Xms2g -Xmx2g ${SCALE_JVM:-} -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
         io.github.zmqliveness.bench.ScaleBenchmark ${SCALE_OPTS:-} | tee target/scale.txt

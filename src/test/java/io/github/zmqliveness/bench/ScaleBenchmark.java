@@ -27,38 +27,41 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 
 /**
- * A {@link LivenessRouter} holding N plain JeroMQ DEALERs (default 4,000; 10,000 did not converge) spread over
- * {@code swarms} {@link io.github.zmqliveness.support.DealerSwarmProcess} JVMs (default 4, about
- * 2,500 dealers and 12,500 fds each). Not JMH: a plain main, one pass, bounded (every wait has a
- * time limit; about 3 minutes at N = 10,000 on 2 cores).
+ * A {@link LivenessRouter} holding N real libzmq DEALERs (default 10,000; Debian's python3-zmq,
+ * {@code src/test/resources/swarm.py}) spread over {@code swarms} processes (default 4, 2,500
+ * dealers each: libzmq does their ZMTP work in C, so the clients leave the CPU to the router).
+ * Not JMH: a plain main, one pass, bounded (every wait has a time limit and reports the count it
+ * reached; about 8 minutes at the defaults on 2 cores). {@code clients=jeromq} uses JeroMQ
+ * dealers instead ({@link io.github.zmqliveness.support.DealerSwarmProcess}, 1 s handshake,
+ * far more CPU per dealer).
  *
  * <ol>
- *   <li>Join: every dealer connects and sends one message, {@code batch} (default 500) at a time
- *       spread over the swarms, each step waiting until the router has them all; time until
- *       {@code peerCount() == N}. All 10,000 at once do not converge on 2 cores: the router's accept
- *       backlog (1,024) overflows and the dealers' 1 s handshake timeout expires while the router,
- *       its I/O thread and four swarm JVMs share the CPU, so connections are dropped and retried
- *       (first run: 36 to 140 peers after 17 s).</li>
+ *   <li>Join: every dealer connects and sends one message, {@code batch} (default 2,500) at a time
+ *       spread over the swarms, each step waiting (at most 30 s) until the router has them all;
+ *       time until {@code peerCount() == N}.</li>
  *   <li>Memory and fds per peer: heap used after {@code System.gc()} and {@code /proc/self/fd},
  *       with the router bound and no peer, then with N peers; the difference divided by N.</li>
- *   <li>Idle CPU: the dealers stop sending; for {@code idleSeconds} the only traffic is ZMTP
+ *   <li>Idle CPU: the dealers stop sending; for {@code idleSeconds} (20) the only traffic is ZMTP
  *       PING/PONG every 1 s; CPU of this whole process ({@code /proc/self/stat} utime + stime) as
  *       % of one core.</li>
  *   <li>Churn: the dealers tick every 1 s again; {@code router.evict()} on peers in a loop for
- *       {@code churnSeconds}; each evicted dealer reconnects (50 ms) and rejoins with its next tick.
- *       Evictions/s; then, once all N are back, fds and threads against the count before the churn.</li>
+ *       {@code churnSeconds} (10); each evicted dealer reconnects (50 ms) and rejoins with its next
+ *       tick. Evictions/s; then the time until all N are back, and fds and threads against the
+ *       count before the churn.</li>
  *   <li>Reconnect storm: the router is closed and a new one bound on the same port; every dealer
- *       reconnects and rejoins with its next tick (at most 1 s later); time until {@code peerCount() == N}.
- *       Bounded by {@code stormSeconds} (default 60): the count reached is reported if not all are back.
- *       Plain DEALERs only: {@code maxJoinsPerSecond} paces protocol clients (DealerClient), never
- *       plain DEALERs, so the paced storm is not measured here.</li>
- *   <li>Raw ROUTER idle CPU: the router is closed again and a bare JeroMQ ROUTER with the same ZMTP
- *       settings (PING 1 s, timeout 500 ms, ROUTER_MANDATORY, ROUTER_HANDOVER) bound on the port;
- *       the dealers close their sockets first and join it in the same steps; once it has heard all N identities the dealers go quiet and its idle CPU is measured the same way.</li>
+ *       reconnects and rejoins with its next tick (at most 1 s later); time until
+ *       {@code peerCount() == N}, bounded by {@code stormSeconds} (90). Plain DEALERs are never
+ *       paced; the paced storm of DealerClients is {@link StormBenchmark}.</li>
+ *   <li>Raw ROUTER: a bare JeroMQ ROUTER with the same ZMTP settings (PING 1 s, timeout 500 ms,
+ *       ROUTER_MANDATORY, ROUTER_HANDOVER), I/O threads and backlog ({@code rawBacklog=100} gives
+ *       it JeroMQ's default) is bound on the port; the dealers close their sockets first and join it
+ *       in the same steps; its idle CPU is measured the same way, then the same storm (counted by
+ *       identities heard by the new ROUTER).</li>
  * </ol>
  *
- * <p>Arguments (optional, key=value): {@code n=4000 swarms=4 batch=500 idleSeconds=30
- * churnSeconds=20 stormSeconds=60 raw=true}.
+ * <p>Arguments (optional, key=value): {@code n=10000 swarms=4 batch=2500 idleSeconds=20
+ * churnSeconds=10 stormSeconds=90 raw=true ioThreads=4 backlog=1024 rawBacklog=(backlog)
+ * clients=libzmq handshakeMs=(libzmq's 30 s)}.
  */
 public final class ScaleBenchmark {
     private static final long TICK_MS = 1000;
@@ -66,19 +69,21 @@ public final class ScaleBenchmark {
     /** The router's accept backlog; 0 = the builder's default. */
     private static int backlog;
     /** The router's JeroMQ I/O threads (the raw ROUTER gets as many). */
-    private static int ioThreads = 1;
+    private static int ioThreads = 4;
+    /** The raw ROUTER's accept backlog; 0 = the same as the LivenessRouter's. */
+    private static int rawBacklogArg;
 
     private ScaleBenchmark() {
     }
 
     public static void main(String[] args) throws Exception {
-        int n = 4_000; // 10,000 fit in the fds but do not converge here (BENCHMARKS.md, Scale)
+        int n = 10_000;
         int swarmCount = 4;
-        int idleSeconds = 30;
-        int churnSeconds = 20;
+        int idleSeconds = 20;
+        int churnSeconds = 10;
         boolean raw = true;
-        int batch = 500;
-        int stormSeconds = 60;
+        int batch = 2_500;
+        int stormSeconds = 90;
         String clients = "libzmq";
         long handshakeMs = 0;
         for (String a : args) {
@@ -93,6 +98,7 @@ public final class ScaleBenchmark {
                 case "stormSeconds": stormSeconds = Integer.parseInt(kv[1]); break;
                 case "backlog": backlog = Integer.parseInt(kv[1]); break;
                 case "ioThreads": ioThreads = Integer.parseInt(kv[1]); break;
+                case "rawBacklog": rawBacklogArg = Integer.parseInt(kv[1]); break;
                 case "clients": clients = kv[1]; break;
                 case "handshakeMs": handshakeMs = Long.parseLong(kv[1]); break;
                 default: throw new IllegalArgumentException("unknown argument " + a);
@@ -221,7 +227,22 @@ public final class ScaleBenchmark {
                 say("raw ROUTER: fds %d, threads %d, heap %.1f MiB", fdCount(), threadCount(), usedHeapAfterGc() / 1048576.0);
                 double rawCpu = idleCpu(idleSeconds);
                 say("idle CPU, raw ROUTER, %d peers, %d s: %.2f %% of one core", rr.seen.size(), idleSeconds, rawCpu);
-                say("idle CPU ratio LivenessRouter / raw ROUTER: %.2f", libCpu / rawCpu);
+                say("idle CPU ratio LivenessRouter / raw ROUTER: %.2f (peers %d / %d)", libCpu / rawCpu, peers1, rr.seen.size());
+
+                // 7. Raw ROUTER storm: the same restart, counted by identities heard by the new ROUTER
+                for (Swarm s : swarms) {
+                    s.loud();
+                }
+                Thread.sleep(1500);
+                long rc0 = System.nanoTime();
+                rr.close();
+                double rawCloseMs = ms(rc0);
+                long rs0 = System.nanoTime();
+                rr = new RawRouter(endpoint);
+                final RawRouter rr2 = rr;
+                double rawStormMs = awaitCount(() -> rr2.seen.size(), total, rs0, stormSeconds);
+                say("storm, raw ROUTER (backlog %d): close took %.0f ms; %d heard again in %.0f ms after the new bind",
+                        rawBacklog(), rawCloseMs, rr.seen.size(), rawStormMs);
                 rr.close();
             }
         } finally {
@@ -243,10 +264,18 @@ public final class ScaleBenchmark {
                 .heartbeatInterval(Duration.ofSeconds(1))
                 .liveness(3)
                 .maxConnections(20_000)
-                .acceptBacklog(backlog > 0 ? backlog : 1024)
+                .acceptBacklog(backlog())
                 .ioThreads(ioThreads)
                 .handler(m -> { }) // the ticks are dropped on the loop thread; no receive queue to fill
                 .build();
+    }
+
+    private static int backlog() {
+        return backlog > 0 ? backlog : 1024;
+    }
+
+    private static int rawBacklog() {
+        return rawBacklogArg > 0 ? rawBacklogArg : backlog();
     }
 
     /** A bare ROUTER with the LivenessRouter's ZMTP settings; a thread reads and records identities. */
@@ -265,6 +294,7 @@ public final class ScaleBenchmark {
             router.setHeartbeatTimeout(500);
             router.setHeartbeatTtl(3000);
             router.setReceiveTimeOut(100);
+            router.setBacklog(rawBacklog());
             router.bind(endpoint);
             thread = new Thread(() -> {
                 while (running) {
