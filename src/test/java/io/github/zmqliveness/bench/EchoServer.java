@@ -19,8 +19,9 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public abstract class EchoServer implements AutoCloseable {
     /** ZMTP heartbeat the raw ROUTER uses: the same as the LivenessRouter's defaults (1 s interval, timeout 500 ms). */
-    static final int HEARTBEAT_IVL_MS = 1000;
-    static final int HEARTBEAT_TIMEOUT_MS = 500;
+    /** The LivenessRouter's default ZMTP PING at heartbeat 1 s x 3: every 1.5 intervals, timeout half of it. */
+    static final int HEARTBEAT_IVL_MS = 1500;
+    static final int HEARTBEAT_TIMEOUT_MS = 750;
 
     /** Which server sits behind the endpoint. */
     public enum Kind {

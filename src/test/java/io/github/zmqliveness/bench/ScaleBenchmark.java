@@ -52,7 +52,7 @@ import java.util.function.IntSupplier;
  *       reconnects and rejoins with its next tick (at most 1 s later); time until
  *       {@code peerCount() == N}, bounded by {@code stormSeconds} (90). Plain DEALERs are never
  *       paced; the paced storm of DealerClients is {@link StormBenchmark}.</li>
- *   <li>Raw ROUTER: a bare JeroMQ ROUTER with the same ZMTP settings (PING 1 s, timeout 500 ms,
+ *   <li>Raw ROUTER: a bare JeroMQ ROUTER with the same ZMTP settings as the LivenessRouter's defaults (PING 1.5 s, timeout 750 ms, TTL 4 s,
  *       ROUTER_MANDATORY, ROUTER_HANDOVER), I/O threads and backlog ({@code rawBacklog=100} gives
  *       it JeroMQ's default) is bound on the port; the dealers close their sockets first and join it
  *       in the same steps; its idle CPU is measured the same way, then the same storm (counted by
@@ -290,9 +290,9 @@ public final class ScaleBenchmark {
             router.setRouterMandatory(true);
             router.setRouterHandover(true);
             router.setLinger(0);
-            router.setHeartbeatIvl(1000);
-            router.setHeartbeatTimeout(500);
-            router.setHeartbeatTtl(3000);
+            router.setHeartbeatIvl(EchoServer.HEARTBEAT_IVL_MS); // the LivenessRouter's defaults at 1 s x 3
+            router.setHeartbeatTimeout(EchoServer.HEARTBEAT_TIMEOUT_MS);
+            router.setHeartbeatTtl(4000);
             router.setReceiveTimeOut(100);
             router.setBacklog(rawBacklog());
             router.bind(endpoint);
