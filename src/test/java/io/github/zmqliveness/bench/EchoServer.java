@@ -18,8 +18,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * Each echoes every message it receives back to its sender, frames unchanged.
  */
 public abstract class EchoServer implements AutoCloseable {
-    /** ZMTP heartbeat the raw ROUTER uses: the same as the LivenessRouter's defaults (1 s interval, timeout 500 ms). */
-    /** The LivenessRouter's default ZMTP PING at heartbeat 1 s x 3: every 1.5 intervals, timeout half of it. */
+    /** ZMTP heartbeat of the raw ROUTERs: the LivenessRouter's defaults at heartbeat 1 s x 3 (PING every 1.5 s, timeout half of it). */
     static final int HEARTBEAT_IVL_MS = 1500;
     static final int HEARTBEAT_TIMEOUT_MS = 750;
 
