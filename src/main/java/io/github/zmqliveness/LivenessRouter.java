@@ -179,7 +179,8 @@ public final class LivenessRouter implements AutoCloseable {
     }
 
     /**
-     * Tells protocol clients the router is going, then releases the loop thread, the socket, its
+     * Tells protocol clients the router is going (DISCONNECT(SHUTTING_DOWN), each with its own
+     * return time, spread as {@link Builder#maxJoinsPerSecond} describes), then releases the loop thread, the socket, its
      * connections and file descriptors, and delivers the events still queued to the listener; all
      * within the close timeout. Idempotent.
      */
@@ -413,6 +414,8 @@ public final class LivenessRouter implements AutoCloseable {
          * Paces a reconnect storm: at most this many protocol clients are admitted per second (with a
          * burst of one second's worth); the others get DISCONNECT(TRY_LATER) with a retry-after hint
          * spread over the backlog, and come back later. Plain DEALERs are never paced. Default: no limit.
+         * On {@link LivenessRouter#close()} protocol clients are told to return one slot apart at
+         * this rate (at 500 per second without a limit), so a restart does not bring them back as one herd.
          */
         public Builder maxJoinsPerSecond(double rate) {
             if (!(rate > 0)) {

@@ -10,6 +10,8 @@ import org.zeromq.ZMsg;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -161,6 +163,33 @@ class PeerTrackingTest {
             Command disconnect = decode(dealer.recv());
             assertEquals(Command.Type.DISCONNECT, disconnect.type(), "the client is told before its connection is shut");
             assertEquals(Command.Reason.EVICTED, disconnect.reason());
+        }
+    }
+
+    @Test
+    void closingRouterSpreadsTheReturnOfItsProtocolPeersAtTheJoinRate() throws Exception {
+        int peers = 5;
+        try (ZContext ctx = Dealers.context()) {
+            LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*")
+                    .heartbeatInterval(Duration.ofMillis(400)).maxJoinsPerSecond(10).build();
+            List<ZMQ.Socket> dealers = new ArrayList<>();
+            for (int i = 0; i < peers; i++) {
+                ZMQ.Socket d = Dealers.connect(ctx, "leaving-" + i, router.endpoints().get(0));
+                d.send(Command.hello(new byte[16], 1, 0).encode());
+                assertEquals(Command.Type.WELCOME, decode(d.recv()).type());
+                dealers.add(d);
+            }
+            router.close();
+            List<Integer> retries = new ArrayList<>();
+            for (ZMQ.Socket d : dealers) {
+                Command bye = decode(d.recv());
+                assertEquals(Command.Type.DISCONNECT, bye.type());
+                assertEquals(Command.Reason.SHUTTING_DOWN, bye.reason());
+                retries.add(bye.retryAfterMillis());
+            }
+            Collections.sort(retries);
+            // one interval, then one slot (1 / 10 per second = 100 ms) apart: not the same moment for all
+            assertEquals(List.of(400, 500, 600, 700, 800), retries);
         }
     }
 

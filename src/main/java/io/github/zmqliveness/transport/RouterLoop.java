@@ -117,6 +117,11 @@ public final class RouterLoop {
      */
     private final byte[] disconnectMarker = newMarker();
     private long nextAdmissionSlot;
+    /**
+     * Without join pacing, the rate at which a closing router spreads its protocol peers' return:
+     * about what one router with one I/O thread admits per second on a small machine (BENCHMARKS.md).
+     */
+    static final double UNPACED_RETURN_RATE = 500;
     private final TokenBucket admissions;
     private final Random jitter = new Random();
     private boolean readPaused;
@@ -437,10 +442,16 @@ public final class RouterLoop {
     private void shutdown() {
         long now = System.nanoTime();
         if (socket != null) {
+            // Each protocol peer gets its own return time, one slot apart at the join rate, so the herd
+            // comes back spread out instead of all one interval later (one accept queue's worth at a time).
+            double rate = config.maxJoinsPerSecond > 0 ? config.maxJoinsPerSecond : UNPACED_RETURN_RATE;
+            long baseMillis = config.heartbeatInterval.toMillis();
+            int slot = 0;
             for (PeerRecord r : new ArrayList<>(table.records())) {
                 if (r.heartbeating() && r.state() != PeerState.QUARANTINED) {
+                    long retry = baseMillis + (long) (slot++ * 1000 / rate);
                     sendControl(r.identity(), Command.disconnect(Command.Reason.SHUTTING_DOWN,
-                            (int) Math.min(Integer.MAX_VALUE, config.heartbeatInterval.toMillis()), "router closing").encode());
+                            (int) Math.min(Integer.MAX_VALUE, retry), "router closing").encode());
                 }
                 table.remove(r);
             }
