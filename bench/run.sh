@@ -16,9 +16,12 @@
 #   JMH_OPTS        extra JMH options, e.g. "-prof stack" or "-p dealers=8 -p server=RAW,HANDLER"
 #   DETECTION_OPTS  key=value arguments of DetectionBenchmark, e.g. "trialsLong=30 servers=lib,raw"
 #   SCALE_OPTS      key=value arguments of ScaleBenchmark, e.g. "n=2000 batch=500 idleSeconds=10 churnSeconds=10 stormSeconds=45 raw=false"
+#   STORM_OPTS      key=value arguments of StormBenchmark, e.g. "n=2000 swarms=4 rate=500 trials=3 stormSeconds=90"
 #
 # Scale (ScaleBenchmark, not in the default set: about 4.5 minutes, 5 JVMs, up to ~12,500 fds per swarm JVM)
-# writes target/scale.txt.
+# writes target/scale.txt. Storm (StormBenchmark, not in the default set either: a reconnect storm of 2,000
+# DealerClients in 4 swarm JVMs, ~12,600 fds and ~1,500 threads each, with and without maxJoinsPerSecond)
+# writes target/storm.txt.
 #
 # JMH settings live in the classes: forks=1, warm-up 3 x 2 s, measurement 5 x 2 s (short on purpose).
 # Every socket is on 127.0.0.1; every loop is bounded in count and time.
@@ -60,6 +63,13 @@ for bench in "$@"; do
       # shellcheck disable=SC2086
       "$JAVA" -Xms2g -Xmx2g ${SCALE_JVM:-} -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
         io.github.zmqliveness.bench.ScaleBenchmark ${SCALE_OPTS:-} | tee target/scale.txt
+      ;;
+    Storm)
+      # StormBenchmark: reconnect storm of N DealerClients (default 2,000 in 4 swarm JVMs), without and with
+      # maxJoinsPerSecond, 3 trials; about 2-3 minutes when every storm completes (each is bounded by stormSeconds).
+      # shellcheck disable=SC2086
+      "$JAVA" -Xms512m -Xmx1g ${STORM_JVM:-} -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
+        io.github.zmqliveness.bench.StormBenchmark ${STORM_OPTS:-} | tee target/storm.txt
       ;;
     EchoCpu)
       : > target/echo-cpu.txt
