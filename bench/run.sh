@@ -66,7 +66,7 @@ for bench in "$@"; do
       ;;
     Storm)
       # StormBenchmark: reconnect storm of N DealerClients (default 2,000 in 4 swarm JVMs), without and with
-      # maxJoinsPerSecond, 3 trials; about 2-3 minutes when every storm completes (each is bounded by stormSeconds).
+      # maxJoinsPerSecond, 3 trials; about 3.5 minutes (each storm is bounded by stormSeconds).
       # shellcheck disable=SC2086
       "$JAVA" -Xms512m -Xmx1g ${STORM_JVM:-} -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
         io.github.zmqliveness.bench.StormBenchmark ${STORM_OPTS:-} | tee target/storm.txt

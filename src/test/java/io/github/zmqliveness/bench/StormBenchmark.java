@@ -51,7 +51,8 @@ import java.util.stream.Collectors;
  * <p>One line per storm, then per setting the median, min and max of the rejoin time (a storm that
  * did not finish counts as its bound and is flagged). Arguments (optional, key=value):
  * {@code n=2000 swarms=4 rate=500 trials=3 stormSeconds=90 batch=500 backoffMs=100 backoffMaxMs=10000}.
- * About 2 minutes at the defaults on 2 cores when every storm completes.
+ * About 3.5 minutes at the defaults on 2 cores (every storm completed in 10 to 20 s; results and notes in
+ * {@code bench/results/2026-11-22-storm/}).
  */
 public final class StormBenchmark {
     private static final long SAMPLE_MS = 5;
