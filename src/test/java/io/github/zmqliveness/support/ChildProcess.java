@@ -51,8 +51,14 @@ public final class ChildProcess implements AutoCloseable {
 
     /** A JVM running {@code main} of a test class with this JVM's class path. */
     public static List<String> javaCommand(String maxHeap, Class<?> main, List<String> args) {
-        List<String> cmd = new ArrayList<>(List.of(Facilities.java(), maxHeap, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path"), main.getName()));
+        return javaCommand(List.of(maxHeap), main, args);
+    }
+
+    /** As {@link #javaCommand(String, Class, List)}, with any JVM options (heap, stack size, system properties). */
+    public static List<String> javaCommand(List<String> jvmOptions, Class<?> main, List<String> args) {
+        List<String> cmd = new ArrayList<>(List.of(Facilities.java()));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), main.getName()));
         cmd.addAll(args);
         return cmd;
     }

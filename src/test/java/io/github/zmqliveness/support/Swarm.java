@@ -5,11 +5,16 @@ import io.github.zmqliveness.Identity;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
-/** The test's handle on one {@link DealerSwarmProcess}: commands, signals, and what it says is live. */
+/**
+ * The test's handle on one swarm process ({@link DealerSwarmProcess}, the libzmq {@code swarm.py} or
+ * {@link ClientSwarmProcess}): commands, signals, and what it says is live.
+ */
 public final class Swarm implements AutoCloseable {
     /** What the process is doing, as far as the test made it. */
     public enum State { RUNNING, FROZEN, KILLED }
@@ -31,6 +36,31 @@ public final class Swarm implements AutoCloseable {
             throws IOException, InterruptedException {
         ChildProcess child = ChildProcess.start(ChildProcess.javaCommand("-Xmx160m", DealerSwarmProcess.class,
                 List.of(endpoint, prefix, Integer.toString(slots), Integer.toString(initial), Long.toString(intervalMs))));
+        Swarm s = new Swarm(prefix, child);
+        try {
+            child.awaitLine("ready", ANSWER);
+        } catch (AssertionError | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+        return s;
+    }
+
+    /**
+     * Starts a swarm of {@link io.github.zmqliveness.DealerClient}s ({@link ClientSwarmProcess}):
+     * {@code join}, {@code list}, {@code stats} and {@code mark} only. Each client costs three threads
+     * and about two dozen fds, so the JVM gets small thread stacks and a heap of 64 MiB plus 256 KiB per slot;
+     * client logging is WARN and up (a paced storm logs one INFO line per deferred HELLO).
+     *
+     * @param backoff the clients' reconnect backoff: initial and max (multiplier 2, full jitter)
+     */
+    public static Swarm startClients(String endpoint, String prefix, int slots, int initial, Duration backoffInitial,
+            Duration backoffMax) throws IOException, InterruptedException {
+        long heapMiB = 64 + slots / 4;
+        List<String> jvm = List.of("-Xmx" + heapMiB + "m", "-Xss256k", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
+        ChildProcess child = ChildProcess.start(ChildProcess.javaCommand(jvm, ClientSwarmProcess.class,
+                List.of(endpoint, prefix, Integer.toString(slots), Integer.toString(initial),
+                        Long.toString(backoffInitial.toMillis()), Long.toString(backoffMax.toMillis()))));
         Swarm s = new Swarm(prefix, child);
         try {
             child.awaitLine("ready", ANSWER);
@@ -97,6 +127,23 @@ public final class Swarm implements AutoCloseable {
             return Set.of();
         }
         return new LinkedHashSet<>(identities(request("list")));
+    }
+
+    /** A {@link ClientSwarmProcess}'s {@code stats} as key and value ({@code clients}, {@code ready}, {@code sessions}, ...). */
+    public Map<String, Long> stats() throws IOException {
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (String kv : request("stats").trim().split("\\s+")) {
+            String[] p = kv.split("=", 2);
+            if (p.length == 2) {
+                m.put(p[0], Long.parseLong(p[1]));
+            }
+        }
+        return m;
+    }
+
+    /** A {@link ClientSwarmProcess} starts watching for clients that leave their current session. */
+    public void mark() throws IOException {
+        request("mark");
     }
 
     public void quiet() throws IOException {
