@@ -29,8 +29,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-mvn -B -o -q -DskipTests test-compile
-mvn -B -o -q dependency:build-classpath -Dmdep.outputFile=target/cp.txt -Dmdep.includeScope=test
+# Offline once the dependencies are cached (MVN_OFFLINE=-o); online by default, so a fresh machine works.
+mvn -B ${MVN_OFFLINE:-} -q -DskipTests test-compile
+mvn -B ${MVN_OFFLINE:-} -q dependency:build-classpath -Dmdep.outputFile=target/cp.txt -Dmdep.includeScope=test
 CP="target/test-classes:target/classes:$(cat target/cp.txt)"
 JAVA="${JAVA:-java}"
 

@@ -65,6 +65,7 @@ public final class StormBenchmark {
     private int batch = 500;
     private long backoffMs = 100;
     private long backoffMaxMs = 10_000;
+    private long handshakeMs;
 
     private String endpoint;
     private final List<Swarm> swarms = new ArrayList<>();
@@ -111,6 +112,7 @@ public final class StormBenchmark {
                 case "batch": batch = Integer.parseInt(kv[1]); break;
                 case "backoffMs": backoffMs = Long.parseLong(kv[1]); break;
                 case "backoffMaxMs": backoffMaxMs = Long.parseLong(kv[1]); break;
+                case "handshakeMs": handshakeMs = Long.parseLong(kv[1]); break;
                 default: throw new IllegalArgumentException("unknown argument " + a);
             }
         }
@@ -118,8 +120,9 @@ public final class StormBenchmark {
 
     private void run() throws Exception {
         endpoint = "tcp://127.0.0.1:" + freePort();
-        say("storm: n=%d swarms=%d rate=%.0f/s trials=%d stormSeconds=%d, client backoff %d ms to %d ms x2 (full jitter), %s, nproc=%d",
-                n, swarmCount, rate, trials, stormSeconds, backoffMs, backoffMaxMs, endpoint, Runtime.getRuntime().availableProcessors());
+        say("storm: n=%d swarms=%d rate=%.0f/s trials=%d stormSeconds=%d, client backoff %d ms to %d ms x2 (full jitter), "
+                + "handshake %s, %s, nproc=%d", n, swarmCount, rate, trials, stormSeconds, backoffMs, backoffMaxMs,
+                handshakeMs == 0 ? "default" : handshakeMs + " ms", endpoint, Runtime.getRuntime().availableProcessors());
         startSwarms();
         Map<String, Long> idle = clientStats();
         say("swarms started: %d processes, fds %d, threads %d (before any client)", swarmCount, idle.get("fds"), idle.get("threads"));
@@ -158,7 +161,8 @@ public final class StormBenchmark {
         int per = (n + swarmCount - 1) / swarmCount;
         for (int i = 0; i < swarmCount; i++) {
             int k = Math.min(per, n - i * per);
-            swarms.add(Swarm.startClients(endpoint, "c" + i, k, 0, Duration.ofMillis(backoffMs), Duration.ofMillis(backoffMaxMs)));
+            swarms.add(Swarm.startClients(endpoint, "c" + i, k, 0, Duration.ofMillis(backoffMs), Duration.ofMillis(backoffMaxMs),
+                    Duration.ofMillis(handshakeMs)));
         }
     }
 

@@ -24,11 +24,12 @@ import java.util.concurrent.TimeUnit;
  * run thousands of real protocol clients (HELLO, heartbeats, dead-server detection, backoff,
  * DISCONNECT retry-after) in a few processes. The same line protocol as {@link DealerSwarmProcess}.
  *
- * <p>Arguments: {@code endpoint prefix slots initial backoff-initial-ms backoff-max-ms}. Slot
- * {@code i} has the identity {@code prefix-i} (three digits at least); {@code initial} slots start
- * at once. Each client is built with the public builder: that identity, the endpoint, backoff
- * {@code initial, max, x2} and every other setting at its default (heartbeat 1 s x 3, handshake
- * 1 s, no listener). Clients send nothing of their own: only their heartbeats.
+ * <p>Arguments: {@code endpoint prefix slots initial backoff-initial-ms backoff-max-ms [handshake-ms]}.
+ * Slot {@code i} has the identity {@code prefix-i} (three digits at least); {@code initial} slots
+ * start at once. Each client is built with the public builder: that identity, the endpoint, backoff
+ * {@code initial, max, x2}, the handshake interval if given (and not 0) and every other setting at
+ * its default (heartbeat 1 s x 3, no listener). Clients send nothing of their own: only their
+ * heartbeats.
  *
  * <p>Each client has its own JeroMQ context, so it costs three threads (its loop, JeroMQ's I/O
  * thread and reaper) and about two dozen fds (selectors and signalling pipes, plus its connection):
@@ -53,17 +54,20 @@ public final class ClientSwarmProcess {
     private final String prefix;
     private final Duration backoffInitial;
     private final Duration backoffMax;
+    private final Duration handshake;
     private final DealerClient[] clients;
     private final long[] sessionAtMark;
     private final long[] noticedAt;
     private int active;
     private boolean marked;
 
-    private ClientSwarmProcess(String endpoint, String prefix, int slots, Duration backoffInitial, Duration backoffMax) {
+    private ClientSwarmProcess(String endpoint, String prefix, int slots, Duration backoffInitial, Duration backoffMax,
+            Duration handshake) {
         this.endpoint = endpoint;
         this.prefix = prefix;
         this.backoffInitial = backoffInitial;
         this.backoffMax = backoffMax;
+        this.handshake = handshake;
         this.clients = new DealerClient[slots];
         this.sessionAtMark = new long[slots];
         this.noticedAt = new long[slots];
@@ -71,7 +75,8 @@ public final class ClientSwarmProcess {
 
     public static void main(String[] args) throws InterruptedException {
         ClientSwarmProcess swarm = new ClientSwarmProcess(args[0], args[1], Integer.parseInt(args[2]),
-                Duration.ofMillis(Long.parseLong(args[4])), Duration.ofMillis(Long.parseLong(args[5])));
+                Duration.ofMillis(Long.parseLong(args[4])), Duration.ofMillis(Long.parseLong(args[5])),
+                args.length > 6 ? Duration.ofMillis(Long.parseLong(args[6])) : Duration.ZERO);
         BlockingQueue<String> commands = new LinkedBlockingQueue<>();
         Thread stdin = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
@@ -140,11 +145,14 @@ public final class ClientSwarmProcess {
     private int join(int k) {
         int n = 0;
         while (n < k && active < clients.length) {
-            clients[active] = DealerClient.builder()
+            DealerClient.Builder b = DealerClient.builder()
                     .identity(identity(active))
                     .connect(endpoint)
-                    .backoff(backoffInitial, backoffMax, 2.0)
-                    .build();
+                    .backoff(backoffInitial, backoffMax, 2.0);
+            if (!handshake.isZero()) {
+                b.handshakeInterval(handshake);
+            }
+            clients[active] = b.build();
             active++;
             n++;
         }

@@ -56,11 +56,18 @@ public final class Swarm implements AutoCloseable {
      */
     public static Swarm startClients(String endpoint, String prefix, int slots, int initial, Duration backoffInitial,
             Duration backoffMax) throws IOException, InterruptedException {
+        return startClients(endpoint, prefix, slots, initial, backoffInitial, backoffMax, Duration.ZERO);
+    }
+
+    /** As above, with the clients' {@code handshakeInterval} ({@link Duration#ZERO}: the builder's default). */
+    public static Swarm startClients(String endpoint, String prefix, int slots, int initial, Duration backoffInitial,
+            Duration backoffMax, Duration handshake) throws IOException, InterruptedException {
         long heapMiB = 64 + slots / 4;
         List<String> jvm = List.of("-Xmx" + heapMiB + "m", "-Xss256k", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
         ChildProcess child = ChildProcess.start(ChildProcess.javaCommand(jvm, ClientSwarmProcess.class,
                 List.of(endpoint, prefix, Integer.toString(slots), Integer.toString(initial),
-                        Long.toString(backoffInitial.toMillis()), Long.toString(backoffMax.toMillis()))));
+                        Long.toString(backoffInitial.toMillis()), Long.toString(backoffMax.toMillis()),
+                        Long.toString(handshake.toMillis()))));
         Swarm s = new Swarm(prefix, child);
         try {
             child.awaitLine("ready", ANSWER);
