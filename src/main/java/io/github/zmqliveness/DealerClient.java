@@ -123,7 +123,7 @@ public final class DealerClient implements AutoCloseable {
         private Duration backoffInitial = Duration.ofMillis(100);
         private Duration backoffMax = Duration.ofSeconds(10);
         private double backoffMultiplier = 2.0;
-        private Duration handshakeInterval = Duration.ofSeconds(1);
+        private Duration handshakeInterval = Duration.ofSeconds(5);
         private boolean resume = true;
         private int maxQueuedMessages = 1000;
         private long maxQueuedBytes = 16 << 20;
@@ -187,7 +187,15 @@ public final class DealerClient implements AutoCloseable {
             return this;
         }
 
-        /** Time allowed for the ZMTP handshake (default 1 s: a connect into a black hole otherwise stalls 30 s). */
+        /**
+         * Time allowed for the ZMTP handshake once the TCP connection is up (default 5 s). A server under a
+         * reconnect storm leaves new connections in its accept queue for a while; a client that gives up sooner
+         * than that wastes the server's work and comes back to the end of the queue, and with thousands of
+         * clients doing so no one gets in (measured: with 1 s, 2,000 clients behind one router stalled for up
+         * to a minute; with 5 s they were all back in 17 to 21 s, BENCHMARKS.md). Keep it above the server's
+         * accept backlog divided by the connections it accepts per second. The TCP connect itself has its own
+         * bound, the heartbeat liveness bound (at least 2 s), so a black-holed server is still left quickly.
+         */
         public Builder handshakeInterval(Duration interval) {
             this.handshakeInterval = Checks.positive(interval, "handshake interval");
             return this;

@@ -243,6 +243,48 @@ class DealerClientTest {
     }
 
     @Test
+    void aClientWaitsOutASlowHandshakeOnceTheTcpConnectionIsUp() throws Exception {
+        // A server in a reconnect storm: TCP is accepted (here by the proxy) but the ZMTP greeting waits in a
+        // queue for seconds. With the default handshake interval the client stays on its first attempt instead of
+        // giving up and joining the end of the queue again.
+        EventRecorder events = new EventRecorder();
+        LivenessRouter router = router("tcp://127.0.0.1:*", events);
+        TcpProxy proxy = keep(TcpProxy.to(router.endpoints().get(0)));
+        proxy.freeze();
+        DealerClient client = keep(client("patient-join", proxy.endpoint()).build());
+        await().atMost(Duration.ofSeconds(10)).until(() -> proxy.connections() == 1);
+        // Longer than the liveness bound (0.9 s) and the TCP connect bound (2 s), shorter than the handshake (5 s).
+        await().during(Duration.ofMillis(3_000)).atMost(Duration.ofSeconds(4))
+                .until(() -> client.state() == ClientState.CONNECTING && client.counters().getOrDefault("reconnects", 0L) == 0L);
+        proxy.thaw();
+        awaitClient(ClientEvent.Type.CONNECTED, Duration.ofSeconds(15));
+        assertEquals(0L, client.counters().getOrDefault("reconnects", 0L), "the first attempt joined: " + client.counters());
+        assertEquals(1, proxy.connections(), "one TCP connection made");
+        assertTrue(router.peer(Identity.of("patient-join")).isPresent());
+    }
+
+    @Test
+    void aClientLeavesAServerThatNeverAcceptsTheTcpConnectionWithinTheLivenessBound() throws Exception {
+        // A listening socket whose accept queue is full drops the SYN: the connect hangs as it would towards a
+        // black-holed host. The client must move on to the next endpoint by the TCP connect bound (here 2 s),
+        // not after its (here one minute) handshake interval.
+        EventRecorder events = new EventRecorder();
+        LivenessRouter router = router("tcp://127.0.0.1:*", events);
+        try (java.net.ServerSocket full = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+             java.net.Socket filler1 = new java.net.Socket();
+             java.net.Socket filler2 = new java.net.Socket()) {
+            java.net.InetSocketAddress at = new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), full.getLocalPort());
+            filler1.connect(at, 1_000);
+            filler2.connect(at, 1_000); // backlog 1 holds two on Linux; the next SYN is dropped
+            DealerClient client = keep(client("black-hole", "tcp://127.0.0.1:" + full.getLocalPort(), router.endpoints().get(0))
+                    .handshakeInterval(Duration.ofMinutes(1)).build());
+            ClientEvent connected = awaitClient(ClientEvent.Type.CONNECTED, Duration.ofSeconds(20));
+            assertNotNull(connected, "the client never reached the second endpoint; counters " + client.counters());
+            assertEquals(router.endpoints().get(0), connected.endpoint());
+        }
+    }
+
+    @Test
     void aClientFacingADeadServerBacksOffInsteadOfSpinning() throws Exception {
         String dead;
         try (LivenessRouter gone = LivenessRouter.builder().bind("tcp://127.0.0.1:*").build()) {

@@ -51,6 +51,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class ClientLoop {
     private static final Logger log = LoggerFactory.getLogger("io.github.zmqliveness.DealerClient");
+    private static final long MIN_TCP_CONNECT_NANOS = TimeUnit.SECONDS.toNanos(2);
 
     /** Immutable settings from the builder. */
     public static final class Settings {
@@ -128,6 +129,7 @@ public final class ClientLoop {
     private long epoch;
     private long nextAttemptAt;
     private long connectDeadline;
+    private Attempt current;
     private final ServerWatch watch;
     private boolean everConnected;
     private Outbox.Out head;
@@ -299,7 +301,7 @@ public final class ClientLoop {
         if (socket == null) {
             next = state == ClientState.STOPPED ? now + TimeUnit.SECONDS.toNanos(1) : nextAttemptAt;
         } else if (state == ClientState.CONNECTING) {
-            next = connectDeadline;
+            next = connectDeadline();
         } else {
             next = watch.nextDeadline();
         }
@@ -332,7 +334,7 @@ public final class ClientLoop {
             return;
         }
         now = System.nanoTime();
-        if (state == ClientState.CONNECTING && now >= connectDeadline) {
+        if (state == ClientState.CONNECTING && now >= connectDeadline()) {
             lose(ClientEvent.Cause.NO_WELCOME, now, 0);
             return;
         }
@@ -369,13 +371,22 @@ public final class ClientLoop {
         socket.setImmediate(true);
         // ZeroMQ sends HELLO as the very first message of the connection, before anything queued.
         socket.setHelloMsg(Command.hello(instance, epoch, settings.resume ? Command.FLAG_RESUME : 0).encode());
+        Attempt a = new Attempt();
+        current = a;
         base.setEventHook(ev -> {
+            if (ev.event == ZMQ.EVENT_CONNECTED) {
+                a.tcpUpAt = System.nanoTime(); // the loop reads it when its deadline comes; no need to wake it
+                return;
+            }
             disconnects.add(ev.event == ZMQ.EVENT_DISCONNECTED);
             waker.wake();
-        }, ZMQ.EVENT_DISCONNECTED | ZMQ.EVENT_CONNECT_RETRIED);
+        }, ZMQ.EVENT_CONNECTED | ZMQ.EVENT_DISCONNECTED | ZMQ.EVENT_CONNECT_RETRIED);
         socket.connect(endpoint);
         state = ClientState.CONNECTING;
-        connectDeadline = now + Math.max(settings.handshakeInterval.toNanos() * 2, watch.silenceLimitNanos());
+        // Two phases: the TCP connect must succeed within the liveness bound (at least 2 s: a dropped SYN is sent
+        // again after 1 s), so a black-holed server is left quickly; once TCP is up, the ZMTP handshake may take
+        // the handshake interval (an overloaded server's accept queue), then HELLO has the liveness bound for WELCOME.
+        connectDeadline = now + Math.max(MIN_TCP_CONNECT_NANOS, watch.silenceLimitNanos());
         watch.reset(now);
         if (everConnected || attempt > 0) {
             count("reconnects");
@@ -501,6 +512,17 @@ public final class ClientLoop {
         nextAttemptAt = now + delay;
         log.debug("client {} lost {} ({}); next attempt in {} ms", settings.identity, currentEndpoint, cause,
                 TimeUnit.NANOSECONDS.toMillis(delay));
+    }
+
+    /** When a connection attempt is given up: see {@link #connect}. */
+    private long connectDeadline() {
+        long up = current == null ? 0 : current.tcpUpAt;
+        return up == 0 ? connectDeadline : up + settings.handshakeInterval.toNanos() + watch.silenceLimitNanos();
+    }
+
+    /** One connection attempt, as JeroMQ's I/O thread reports it (a late event lands on a stale attempt). */
+    private static final class Attempt {
+        volatile long tcpUpAt;
     }
 
     private void closeSocket() {
