@@ -100,7 +100,15 @@ public final class DealerClient implements AutoCloseable {
         return loop.session();
     }
 
-    /** Counters since start: sessions, reconnects, heartbeatsSent, messagesSent, dropped..., by name. */
+    /**
+     * Counters since start, by name: {@code sessions}, {@code reconnects}, {@code heartbeatsSent},
+     * {@code messagesSent}, {@code messagesReceived}, the {@code dropped...} counts, {@code receivedMalformed},
+     * and why connections or attempts ended: {@code connectFailed} (refused or unreachable),
+     * {@code connectionLost} (closed by the network or the server, during the handshake or later),
+     * {@code noWelcome} (no TCP connection or no WELCOME within its bound), {@code serverSilent}
+     * (heard nothing for the liveness bound), {@code toldToLeave} (a DISCONNECT from the server).
+     * A fresh map each call; safe from any thread.
+     */
     public Map<String, Long> counters() {
         return loop.counters();
     }

@@ -240,6 +240,7 @@ class DealerClientTest {
         ClientEvent connected = awaitClient(ClientEvent.Type.CONNECTED, Duration.ofSeconds(15));
         assertEquals(router.endpoints().get(0), connected.endpoint());
         assertTrue(router.peer(Identity.of("failover")).isPresent());
+        assertTrue(client.counters().get("connectFailed") >= 1, "the refused connect is counted: " + client.counters());
     }
 
     @Test
@@ -281,6 +282,7 @@ class DealerClientTest {
             ClientEvent connected = awaitClient(ClientEvent.Type.CONNECTED, Duration.ofSeconds(20));
             assertNotNull(connected, "the client never reached the second endpoint; counters " + client.counters());
             assertEquals(router.endpoints().get(0), connected.endpoint());
+            assertTrue(client.counters().get("noWelcome") >= 1, "the hanging connect is counted: " + client.counters());
         }
     }
 
@@ -310,7 +312,7 @@ class DealerClientTest {
             ZMQ.Socket fake = ctx.createSocket(SocketType.ROUTER);
             fake.setReceiveTimeOut(10_000);
             int port = fake.bindToRandomPort("tcp://127.0.0.1");
-            keep(client("patient", "tcp://127.0.0.1:" + port).build());
+            DealerClient patient = keep(client("patient", "tcp://127.0.0.1:" + port).build());
             byte[] id = fake.recv();
             assertTrue(Command.isHello(fake.recv()));
             send(fake, id, Command.welcome(1, 300, 3, 0).encode());
@@ -329,6 +331,7 @@ class DealerClientTest {
             } while (!Command.isHello(frame));
             long waited = System.nanoTime() - toldAt;
             assertTrue(waited >= TimeUnit.MILLISECONDS.toNanos(1500), "came back after " + waited / 1_000_000 + " ms");
+            assertEquals(1L, patient.counters().get("toldToLeave"), patient.counters().toString());
         }
     }
 

@@ -140,7 +140,7 @@ public final class ClientLoop {
         this.inbound = new ArrayBlockingQueue<>(settings.receiveQueueCapacity);
         this.watch = new ServerWatch(settings.heartbeatInterval.toNanos(), settings.liveness);
         for (String k : new String[] {"sessions", "reconnects", "heartbeatsSent", "messagesSent", "messagesReceived",
-            "droppedQueueFull", "droppedExpired", "droppedStaleSession", "droppedTooLarge", "droppedReceiveQueueFull", "receivedMalformed", "serverSilent"}) {
+            "droppedQueueFull", "droppedExpired", "droppedStaleSession", "droppedTooLarge", "droppedReceiveQueueFull", "receivedMalformed", "serverSilent", "connectFailed", "connectionLost", "noWelcome", "toldToLeave"}) {
             clientCounters.put(k, new AtomicLong());
         }
         this.events = settings.listener == null ? null : new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
@@ -496,6 +496,13 @@ public final class ClientLoop {
     /** The session or attempt failed: drop the socket and everything it held, and plan the next attempt. */
     private void lose(ClientEvent.Cause cause, long now, long atLeastNanos) {
         boolean wasReady = state == ClientState.READY;
+        switch (cause) {
+            case CONNECT_FAILED: count("connectFailed"); break;
+            case CONNECTION_LOST: count("connectionLost"); break;
+            case NO_WELCOME: count("noWelcome"); break;
+            case SERVER_DISCONNECT: count("toldToLeave"); break;
+            default: break; // serverSilent is counted where it is found
+        }
         closeSocket();
         state = ClientState.BACKOFF;
         if (wasReady) {
