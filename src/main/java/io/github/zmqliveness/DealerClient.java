@@ -131,7 +131,7 @@ public final class DealerClient implements AutoCloseable {
         private Duration backoffInitial = Duration.ofMillis(100);
         private Duration backoffMax = Duration.ofSeconds(10);
         private double backoffMultiplier = 2.0;
-        private Duration handshakeInterval = Duration.ofSeconds(5);
+        private Duration handshakeInterval = Duration.ofSeconds(2);
         private boolean resume = true;
         private int maxQueuedMessages = 1000;
         private long maxQueuedBytes = 16 << 20;

@@ -27,6 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** DealerClient against LivenessRouter: reconnect, rejoin, failover, and no stale messages. */
 class DealerClientTest {
     private static final Duration INTERVAL = Duration.ofMillis(300);
+    private static final int DEFERRALS = 12;
 
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private final BlockingQueue<ClientEvent> clientEvents = new LinkedBlockingQueue<>();
@@ -246,13 +247,13 @@ class DealerClientTest {
     @Test
     void aClientWaitsOutASlowHandshakeOnceTheTcpConnectionIsUp() throws Exception {
         // A server in a reconnect storm: TCP is accepted (here by the proxy) but the ZMTP greeting waits in a
-        // queue for seconds. With the default handshake interval the client stays on its first attempt instead of
-        // giving up and joining the end of the queue again.
+        // queue for seconds. Once TCP is up the handshake interval governs, not the (shorter) TCP connect bound:
+        // the client stays on its first attempt instead of giving up and joining the end of the queue again.
         EventRecorder events = new EventRecorder();
         LivenessRouter router = router("tcp://127.0.0.1:*", events);
         TcpProxy proxy = keep(TcpProxy.to(router.endpoints().get(0)));
         proxy.freeze();
-        DealerClient client = keep(client("patient-join", proxy.endpoint()).build());
+        DealerClient client = keep(client("patient-join", proxy.endpoint()).handshakeInterval(Duration.ofSeconds(5)).build());
         await().atMost(Duration.ofSeconds(10)).until(() -> proxy.connections() == 1);
         // Longer than the liveness bound (0.9 s) and the TCP connect bound (2 s), shorter than the handshake (5 s).
         await().during(Duration.ofMillis(3_000)).atMost(Duration.ofSeconds(4))
@@ -271,18 +272,31 @@ class DealerClientTest {
         // not after its (here one minute) handshake interval.
         EventRecorder events = new EventRecorder();
         LivenessRouter router = router("tcp://127.0.0.1:*", events);
-        try (java.net.ServerSocket full = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
-             java.net.Socket filler1 = new java.net.Socket();
-             java.net.Socket filler2 = new java.net.Socket()) {
+        List<java.net.Socket> fillers = new ArrayList<>();
+        try (java.net.ServerSocket full = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             java.net.InetSocketAddress at = new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), full.getLocalPort());
-            filler1.connect(at, 1_000);
-            filler2.connect(at, 1_000); // backlog 1 holds two on Linux; the next SYN is dropped
+            // Fill the accept queue (backlog 1 holds two on Linux) until a connect times out: from then on SYNs are dropped.
+            boolean blackHole = false;
+            for (int i = 0; i < 8 && !blackHole; i++) {
+                java.net.Socket filler = new java.net.Socket();
+                fillers.add(filler);
+                try {
+                    filler.connect(at, 500);
+                } catch (java.net.SocketTimeoutException e) {
+                    blackHole = true;
+                }
+            }
+            assertTrue(blackHole, "could not fill the accept queue of a listening socket");
             DealerClient client = keep(client("black-hole", "tcp://127.0.0.1:" + full.getLocalPort(), router.endpoints().get(0))
                     .handshakeInterval(Duration.ofMinutes(1)).build());
             ClientEvent connected = awaitClient(ClientEvent.Type.CONNECTED, Duration.ofSeconds(20));
             assertNotNull(connected, "the client never reached the second endpoint; counters " + client.counters());
             assertEquals(router.endpoints().get(0), connected.endpoint());
             assertTrue(client.counters().get("noWelcome") >= 1, "the hanging connect is counted: " + client.counters());
+        } finally {
+            for (java.net.Socket f : fillers) {
+                f.close();
+            }
         }
     }
 
@@ -304,6 +318,48 @@ class DealerClientTest {
         long wall = System.nanoTime() - wallBefore;
         // JeroMQ retries a refused connect in a tight loop when its reconnect interval is -1; the client must not.
         assertTrue(cpu < wall / 2, "the process used " + cpu / 1_000_000 + " ms of CPU in " + wall / 1_000_000 + " ms");
+    }
+
+    @Test
+    void aClientToldToComeBackLaterKeepsToItsSlotHoweverOftenItIsDeferred() throws Exception {
+        // A paced router defers a HELLO by giving the client a slot. Being deferred is not a failure: the client
+        // must come back at its slot each time, not after a failure backoff that grows with every deferral (with
+        // this backoff the 8th deferral would otherwise wait a random 0 to 10 s and miss its slot).
+        try (ZContext ctx = Dealers.context()) {
+            ZMQ.Socket fake = ctx.createSocket(SocketType.ROUTER);
+            fake.setRouterHandover(true);
+            fake.setReceiveTimeOut(10_000);
+            int port = fake.bindToRandomPort("tcp://127.0.0.1");
+            DealerClient deferred = keep(DealerClient.builder().identity("deferred").connect("tcp://127.0.0.1:" + port)
+                    .heartbeat(INTERVAL, 3).backoff(Duration.ofMillis(50), Duration.ofSeconds(10), 2).build());
+            long toldAt = 0;
+            List<Long> late = new ArrayList<>();
+            for (int i = 0; i <= DEFERRALS; i++) {
+                byte[] id;
+                byte[] frame;
+                do {
+                    id = fake.recv();
+                    assertNotNull(id, "no HELLO " + i);
+                    frame = fake.recv();
+                    assertNotNull(frame, "no HELLO " + i);
+                } while (!Command.isHello(frame));
+                if (i > 0) {
+                    long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - toldAt);
+                    assertTrue(waited >= 300, "deferral " + i + " came back after " + waited + " ms, told 300 ms");
+                    if (waited > 1_300) {
+                        late.add(waited);
+                    }
+                }
+                if (i < DEFERRALS) {
+                    send(fake, id, Command.disconnect(Command.Reason.TRY_LATER, 300, "paced").encode());
+                    toldAt = System.nanoTime();
+                }
+            }
+            // A fresh JeroMQ connection now and then stalls in its handshake until the handshake timer ends it
+            // (a few in 100): allow two such; a backoff growing with each deferral would be late about 6 times.
+            assertTrue(late.size() <= 2, "came back more than 1 s after the slot: " + late + " ms; counters " + deferred.counters());
+            assertEquals((long) DEFERRALS, deferred.counters().get("toldToLeave"));
+        }
     }
 
     @Test

@@ -30,6 +30,17 @@ public final class Backoff {
         return c >= maxNanos ? maxNanos : (long) c;
     }
 
+    /**
+     * The delay after a server said when to come back: exactly {@code retryAfterNanos}, plus a jitter
+     * of at most a tenth of it and at most the initial backoff, whatever the attempt count. The
+     * server has already given each client its own slot (a closing router, a paced one); adding the
+     * failure backoff on top would make a client miss its slot and queue again.
+     */
+    public long toldDelayNanos(long retryAfterNanos, DoubleSupplier random) {
+        long jitter = Math.min(initialNanos, retryAfterNanos / 10);
+        return retryAfterNanos + (long) (random.getAsDouble() * jitter);
+    }
+
     /** The delay before attempt {@code n}: {@code random.getAsDouble()} in [0, 1) times the ceiling. */
     public long delayNanos(int attempt, DoubleSupplier random) {
         return (long) (random.getAsDouble() * ceilingNanos(attempt));

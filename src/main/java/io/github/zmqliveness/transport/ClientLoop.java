@@ -325,6 +325,12 @@ public final class ClientLoop {
         }
         if (!disconnects.isEmpty()) {
             boolean wasConnected = disconnects.contains(Boolean.TRUE);
+            // What the connection delivered before it ended comes first: above all a DISCONNECT and its
+            // retry-after, which a closing router sends just before it closes (a slow loop sees both at once).
+            receiveAll(now);
+            if (socket == null) {
+                return; // the server's DISCONNECT ended it
+            }
             disconnects.clear();
             lose(wasConnected ? ClientEvent.Cause.CONNECTION_LOST : ClientEvent.Cause.CONNECT_FAILED, now, 0);
             return;
@@ -513,9 +519,15 @@ public final class ClientLoop {
         } else {
             endpointIndex++;
         }
-        // The first retry after a working session is quick (a restart is usually short); failures back off.
-        long delay = Math.max(atLeastNanos, settings.backoff.delayNanos(attempt, ThreadLocalRandom.current()::nextDouble));
-        attempt++;
+        long delay;
+        if (cause == ClientEvent.Cause.SERVER_DISCONNECT && atLeastNanos > 0) {
+            // The server named the moment (its slot for us): keep it, and do not count it as a failure.
+            delay = settings.backoff.toldDelayNanos(atLeastNanos, ThreadLocalRandom.current()::nextDouble);
+        } else {
+            // The first retry after a working session is quick (a restart is usually short); failures back off.
+            delay = Math.max(atLeastNanos, settings.backoff.delayNanos(attempt, ThreadLocalRandom.current()::nextDouble));
+            attempt++;
+        }
         nextAttemptAt = now + delay;
         log.debug("client {} lost {} ({}); next attempt in {} ms", settings.identity, currentEndpoint, cause,
                 TimeUnit.NANOSECONDS.toMillis(delay));

@@ -66,6 +66,7 @@ public final class StormBenchmark {
     private long backoffMs = 100;
     private long backoffMaxMs = 10_000;
     private long handshakeMs;
+    private int clientNice = 19;
 
     private String endpoint;
     private final List<Swarm> swarms = new ArrayList<>();
@@ -113,6 +114,7 @@ public final class StormBenchmark {
                 case "backoffMs": backoffMs = Long.parseLong(kv[1]); break;
                 case "backoffMaxMs": backoffMaxMs = Long.parseLong(kv[1]); break;
                 case "handshakeMs": handshakeMs = Long.parseLong(kv[1]); break;
+                case "clientNice": clientNice = Integer.parseInt(kv[1]); break;
                 default: throw new IllegalArgumentException("unknown argument " + a);
             }
         }
@@ -121,8 +123,8 @@ public final class StormBenchmark {
     private void run() throws Exception {
         endpoint = "tcp://127.0.0.1:" + freePort();
         say("storm: n=%d swarms=%d rate=%.0f/s trials=%d stormSeconds=%d, client backoff %d ms to %d ms x2 (full jitter), "
-                + "handshake %s, %s, nproc=%d", n, swarmCount, rate, trials, stormSeconds, backoffMs, backoffMaxMs,
-                handshakeMs == 0 ? "default" : handshakeMs + " ms", endpoint, Runtime.getRuntime().availableProcessors());
+                + "handshake %s, swarms at nice %d, %s, nproc=%d", n, swarmCount, rate, trials, stormSeconds, backoffMs, backoffMaxMs,
+                handshakeMs == 0 ? "default" : handshakeMs + " ms", clientNice, endpoint, Runtime.getRuntime().availableProcessors());
         startSwarms();
         Map<String, Long> idle = clientStats();
         say("swarms started: %d processes, fds %d, threads %d (before any client)", swarmCount, idle.get("fds"), idle.get("threads"));
@@ -162,7 +164,7 @@ public final class StormBenchmark {
         for (int i = 0; i < swarmCount; i++) {
             int k = Math.min(per, n - i * per);
             swarms.add(Swarm.startClients(endpoint, "c" + i, k, 0, Duration.ofMillis(backoffMs), Duration.ofMillis(backoffMaxMs),
-                    Duration.ofMillis(handshakeMs)));
+                    Duration.ofMillis(handshakeMs), clientNice));
         }
     }
 
@@ -296,12 +298,18 @@ public final class StormBenchmark {
                 : String.format("INCOMPLETE: %d of %d after %d s", r.peers, n, stormSeconds);
         return String.format("%s after the bind (first %.0f ms, half %.0f ms); close %.0f ms; clients noticed %s; "
                         + "joins/s peak %d median %d %s; joinsDeferred %d, connectionsAccepted %d, connectionsClosed %d, "
-                        + "lost before HELLO %d; client connects %d, sessions %d, serverSilent %d, ready %d",
+                        + "lost before HELLO %d; client connects %d, sessions %d, ready %d; attempts ended: connectFailed %d, "
+                        + "connectionLost %d, noWelcome %d, serverSilent %d, toldToLeave %d",
                 rejoin, r.firstMs, r.halfMs, r.closeMs, noticed(r), peak(r.joinsPerSecond), median(active(r.joinsPerSecond)),
                 r.joinsPerSecond, r.stats.get("joinsDeferred"), r.stats.get("connectionsAccepted"), r.stats.get("connectionsClosed"),
                 lostBeforeHello(r),
-                a.get("reconnects") - b.get("reconnects"), a.get("sessions") - b.get("sessions"),
-                a.get("serverSilent") - b.get("serverSilent"), a.get("ready"));
+                a.get("reconnects") - b.get("reconnects"), a.get("sessions") - b.get("sessions"), a.get("ready"),
+                delta(a, b, "connectFailed"), delta(a, b, "connectionLost"), delta(a, b, "noWelcome"), delta(a, b, "serverSilent"),
+                delta(a, b, "toldToLeave"));
+    }
+
+    private static long delta(Map<String, Long> after, Map<String, Long> before, String key) {
+        return after.getOrDefault(key, 0L) - before.getOrDefault(key, 0L);
     }
 
     /** Connections accepted that neither said HELLO nor were deferred: given up by their client before the handshake ended. */

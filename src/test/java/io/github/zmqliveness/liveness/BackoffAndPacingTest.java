@@ -32,6 +32,15 @@ class BackoffAndPacingTest {
     }
 
     @Test
+    void aServersRetryAfterIsKeptWithALittleJitterAndNoFailureBackoff() {
+        Backoff b = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(10), 2.0);
+        assertEquals(2000 * MS, b.toldDelayNanos(2000 * MS, () -> 0.0));
+        assertEquals(2050 * MS, b.toldDelayNanos(2000 * MS, () -> 0.5), "jitter up to the initial backoff");
+        assertEquals(300 * MS + 15 * MS, b.toldDelayNanos(300 * MS, () -> 0.5), "and up to a tenth of the wait");
+        assertEquals(0, b.toldDelayNanos(0, () -> 0.9));
+    }
+
+    @Test
     void backoffRejectsNonsense() {
         assertThrows(IllegalArgumentException.class, () -> new Backoff(Duration.ZERO, Duration.ofSeconds(1), 2));
         assertThrows(IllegalArgumentException.class, () -> new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(1), 2));

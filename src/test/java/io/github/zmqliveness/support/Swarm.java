@@ -56,18 +56,27 @@ public final class Swarm implements AutoCloseable {
      */
     public static Swarm startClients(String endpoint, String prefix, int slots, int initial, Duration backoffInitial,
             Duration backoffMax) throws IOException, InterruptedException {
-        return startClients(endpoint, prefix, slots, initial, backoffInitial, backoffMax, Duration.ZERO);
+        return startClients(endpoint, prefix, slots, initial, backoffInitial, backoffMax, Duration.ZERO, 0);
     }
 
-    /** As above, with the clients' {@code handshakeInterval} ({@link Duration#ZERO}: the builder's default). */
+    /**
+     * As above, with the clients' {@code handshakeInterval} ({@link Duration#ZERO}: the builder's default)
+     * and the process's {@code nice} level (0: as this JVM; 1 to 19 run it through {@code nice -n}, so a
+     * benchmark's clients on the same cores do not starve the router they measure).
+     */
     public static Swarm startClients(String endpoint, String prefix, int slots, int initial, Duration backoffInitial,
-            Duration backoffMax, Duration handshake) throws IOException, InterruptedException {
+            Duration backoffMax, Duration handshake, int nice) throws IOException, InterruptedException {
         long heapMiB = 64 + slots / 4;
         List<String> jvm = List.of("-Xmx" + heapMiB + "m", "-Xss256k", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
-        ChildProcess child = ChildProcess.start(ChildProcess.javaCommand(jvm, ClientSwarmProcess.class,
+        List<String> cmd = new ArrayList<>();
+        if (nice > 0) {
+            cmd.addAll(List.of("nice", "-n", Integer.toString(nice)));
+        }
+        cmd.addAll(ChildProcess.javaCommand(jvm, ClientSwarmProcess.class,
                 List.of(endpoint, prefix, Integer.toString(slots), Integer.toString(initial),
                         Long.toString(backoffInitial.toMillis()), Long.toString(backoffMax.toMillis()),
                         Long.toString(handshake.toMillis()))));
+        ChildProcess child = ChildProcess.start(cmd);
         Swarm s = new Swarm(prefix, child);
         try {
             child.awaitLine("ready", ANSWER);
