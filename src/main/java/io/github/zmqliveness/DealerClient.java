@@ -196,13 +196,16 @@ public final class DealerClient implements AutoCloseable {
         }
 
         /**
-         * Time allowed for the ZMTP handshake once the TCP connection is up (default 5 s). A server under a
-         * reconnect storm leaves new connections in its accept queue for a while; a client that gives up sooner
-         * than that wastes the server's work and comes back to the end of the queue, and with thousands of
-         * clients doing so no one gets in (measured: with 1 s, 2,000 clients behind one router stalled for up
-         * to a minute; with 5 s they were all back in 17 to 21 s, BENCHMARKS.md). Keep it above the server's
-         * accept backlog divided by the connections it accepts per second. The TCP connect itself has its own
-         * bound, the heartbeat liveness bound (at least 2 s), so a black-holed server is still left quickly.
+         * Time allowed for the ZMTP handshake once the TCP connection is up (default 2 s). Two limits pull
+         * in opposite directions. JeroMQ 0.6.0 now and then leaves a fresh connection stuck in its handshake
+         * (a few in 100 on loopback): the timer is what ends it, so a long one costs each such client that
+         * long. A server in a reconnect storm leaves new connections in its accept queue for a while: a
+         * client that gives up sooner wastes the server's work and joins the end of the queue again, and
+         * with thousands doing so nobody gets in (measured: at 1 s, 2,000 clients behind a restarted router
+         * made no progress for 20 to 56 s in 3 of 5 storms; BENCHMARKS.md). Keep it above the server's
+         * accept backlog divided by the connections it accepts per second. The TCP connect itself has its
+         * own bound, the liveness bound (at least 2 s), so a black-holed server is left quickly whatever
+         * this is.
          */
         public Builder handshakeInterval(Duration interval) {
             this.handshakeInterval = Checks.positive(interval, "handshake interval");

@@ -180,9 +180,10 @@ public final class LivenessRouter implements AutoCloseable {
 
     /**
      * Tells protocol clients the router is going (DISCONNECT(SHUTTING_DOWN), each with its own
-     * return time, spread as {@link Builder#maxJoinsPerSecond} describes), then releases the loop thread, the socket, its
-     * connections and file descriptors, and delivers the events still queued to the listener; all
-     * within the close timeout. Idempotent.
+     * return time, spread as {@link Builder#maxJoinsPerSecond} describes) and waits until those are
+     * written (at most 1 s, and at most half the close timeout: a peer that does not read holds it
+     * that long), then releases the loop thread, the socket, its connections and file descriptors,
+     * and delivers the events still queued to the listener; all within the close timeout. Idempotent.
      */
     @Override
     public void close() {

@@ -231,9 +231,12 @@ public final class StormBenchmark {
         double ms = awaitCount(router::peerCount, n, t0, stormSeconds, 20, "setup");
         awaitCount(this::clientsReady, n, System.nanoTime(), 15, 250, "clients READY");
         RouterStats stats = router.stats();
-        say("setup  trial %d, %-11s: %s; joinsDeferred %d, connectionsAccepted %d", trial, setting(joinsPerSecond),
+        Map<String, Long> clients = clientStats();
+        say("setup  trial %d, %-11s: %s; joinsDeferred %d, connectionsAccepted %d, takeovers %d, conflicts %d; clients stopped %d, "
+                        + "closed %d", trial, setting(joinsPerSecond),
                 ms >= 0 ? String.format("%d joined in %.0f ms", n, ms) : String.format("only %d of %d joined", router.peerCount(), n),
-                stats.get("joinsDeferred"), stats.get("connectionsAccepted"));
+                stats.get("joinsDeferred"), stats.get("connectionsAccepted"), stats.get("takeovers"), stats.get("conflicts"),
+                clients.getOrDefault("stopped", 0L), clients.getOrDefault("closed", 0L));
     }
 
     /** Closes {@code router}, binds a new one with the same setting on the same port and measures the rejoin; returns the new router. */
@@ -299,13 +302,15 @@ public final class StormBenchmark {
         return String.format("%s after the bind (first %.0f ms, half %.0f ms); close %.0f ms; clients noticed %s; "
                         + "joins/s peak %d median %d %s; joinsDeferred %d, connectionsAccepted %d, connectionsClosed %d, "
                         + "lost before HELLO %d; client connects %d, sessions %d, ready %d; attempts ended: connectFailed %d, "
-                        + "connectionLost %d, noWelcome %d, serverSilent %d, toldToLeave %d",
+                        + "connectionLost %d, noWelcome %d, serverSilent %d, toldToLeave %d; clients now connecting %d, backoff %d, "
+                        + "stopped %d, closed %d; router takeovers %d, conflicts %d",
                 rejoin, r.firstMs, r.halfMs, r.closeMs, noticed(r), peak(r.joinsPerSecond), median(active(r.joinsPerSecond)),
                 r.joinsPerSecond, r.stats.get("joinsDeferred"), r.stats.get("connectionsAccepted"), r.stats.get("connectionsClosed"),
                 lostBeforeHello(r),
                 a.get("reconnects") - b.get("reconnects"), a.get("sessions") - b.get("sessions"), a.get("ready"),
                 delta(a, b, "connectFailed"), delta(a, b, "connectionLost"), delta(a, b, "noWelcome"), delta(a, b, "serverSilent"),
-                delta(a, b, "toldToLeave"));
+                delta(a, b, "toldToLeave"), a.getOrDefault("connecting", 0L), a.getOrDefault("backoff", 0L),
+                a.getOrDefault("stopped", 0L), a.getOrDefault("closed", 0L), r.stats.get("takeovers"), r.stats.get("conflicts"));
     }
 
     private static long delta(Map<String, Long> after, Map<String, Long> before, String key) {
