@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the benchmark suite and runs the benchmarks named as arguments (default: all of them).
+# Builds the benchmark suite and runs the benchmarks named as arguments (default: the set below).
 #
-#   bench/run.sh                                  # everything, about 10-15 minutes on 2 cores
+#   bench/run.sh                                  # the default set, about 7 minutes on 2 cores
 #   bench/run.sh EchoBenchmark                    # one JMH class
 #   bench/run.sh EchoBenchmark.latency            # any other word is a JMH include regex
 #   bench/run.sh PeerTableBenchmark PeerTableMemory DetectionBenchmark EchoCpu
@@ -17,12 +17,13 @@
 #   DETECTION_OPTS  key=value arguments of DetectionBenchmark, e.g. "trialsLong=30 servers=lib,raw"
 #   SCALE_OPTS      key=value arguments of ScaleBenchmark, e.g. "n=4000 batch=4000 idleSeconds=10 raw=false ioThreads=1"
 #   SCALE_JVM       extra JVM options for ScaleBenchmark's router JVM
-#   STORM_OPTS      key=value arguments of StormBenchmark, e.g. "n=2000 swarms=4 rate=200 trials=3 stormSeconds=90"
+#   STORM_OPTS      key=value arguments of StormBenchmark, e.g. "n=2000 swarms=4 rate=200 trials=3 stormSeconds=90 handshakeMs=5000 clientNice=0"
+#   MVN_OFFLINE     "-o" to build offline once the dependencies are cached
 #
 # Scale (ScaleBenchmark, not in the default set: 10,000 libzmq DEALERs in 4 python3-zmq processes,
-# about 8-10 minutes) writes target/scale.txt. Storm (StormBenchmark, not in the default set either: a
-# reconnect storm of 2,000 DealerClients in 4 swarm JVMs, ~12,600 fds and ~1,500 threads each, with and
-# without maxJoinsPerSecond, about 4 minutes) writes target/storm.txt.
+# about 8 minutes) writes target/scale.txt. Storm (StormBenchmark, not in the default set either: a
+# reconnect storm of 2,000 DealerClients in 4 swarm JVMs at nice 19, ~12,600 fds and ~1,500 threads each,
+# with and without maxJoinsPerSecond, 3 trials, about 10 minutes) writes target/storm.txt.
 #
 # JMH settings live in the classes: forks=1, warm-up 3 x 2 s, measurement 5 x 2 s (short on purpose).
 # Every socket is on 127.0.0.1; every loop is bounded in count and time.
@@ -68,7 +69,7 @@ for bench in "$@"; do
       ;;
     Storm)
       # StormBenchmark: reconnect storm of N DealerClients (default 2,000 in 4 swarm JVMs), without and with
-      # maxJoinsPerSecond, 3 trials; about 3.5 minutes (each storm is bounded by stormSeconds).
+      # maxJoinsPerSecond, 3 trials; about 10 minutes (each storm is bounded by stormSeconds).
       # shellcheck disable=SC2086
       "$JAVA" -Xms512m -Xmx1g ${STORM_JVM:-} -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
         io.github.zmqliveness.bench.StormBenchmark ${STORM_OPTS:-} | tee target/storm.txt

@@ -1,5 +1,6 @@
 package io.github.zmqliveness;
 
+import io.github.zmqliveness.protocol.Command;
 import io.github.zmqliveness.support.Dealers;
 import io.github.zmqliveness.support.EventRecorder;
 import org.junit.jupiter.api.Test;
@@ -11,6 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Two live clients with one identity must be reported as a conflict and stopped from flapping. */
@@ -46,6 +48,32 @@ class ConflictTest {
                 a.join(5000);
                 b.join(5000);
             }
+        }
+    }
+
+    @Test
+    void oneClientMovingBetweenConnectionsQuicklyIsNotAConflict() throws Exception {
+        // During a reconnect storm one client's attempts can fail one after another while the router still
+        // holds its earlier connections: each new HELLO is a takeover. With the same instance id in every HELLO
+        // it is one client, and it must not be quarantined (DealerClient stops for good on CONFLICT).
+        EventRecorder events = new EventRecorder();
+        Identity mover = Identity.of("mover");
+        byte[] instance = new byte[16];
+        new java.util.Random(7).nextBytes(instance);
+        try (LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").listener(events)
+                .conflictPolicy(3, Duration.ofSeconds(10), Duration.ofSeconds(4)).build();
+             ZContext ctx = Dealers.context()) {
+            for (int i = 0; i < 5; i++) {
+                ZMQ.Socket s = Dealers.connect(ctx, "mover", router.endpoints().get(0)); // the previous one stays open
+                assertTrue(s.send(Command.hello(instance, i + 1, 0).encode()));
+                byte[] answer = s.recv();
+                assertNotNull(answer, "no answer to HELLO " + i);
+                assertEquals(Command.Type.WELCOME, Command.decode(answer).type(), "HELLO " + i + " was answered otherwise");
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> events.count(PeerEvent.Type.TOOK_OVER, mover) == 4);
+            assertEquals(0, events.count(PeerEvent.Type.CONFLICT, mover));
+            assertEquals(0, router.stats().get("conflicts"));
+            assertEquals(PeerState.ALIVE, router.peer(mover).orElseThrow().state());
         }
     }
 

@@ -114,6 +114,17 @@ public final class PeerTable {
      * driver that already holds the record a second lookup.
      */
     public Arrival onMessage(PeerRecord peer, String address, long now) {
+        return onMessage(peer, address, now, false);
+    }
+
+    /**
+     * As {@link #onMessage(PeerRecord, String, long)}; {@code sameClient} says the message proves it comes from
+     * the client that last held the identity (a HELLO with the same instance id): a move to a new connection is
+     * then still a takeover (the old connection is a zombie), but not evidence of two clients sharing the
+     * identity, so it does not count toward a conflict. A client whose attempts keep failing during a
+     * reconnect storm must not be quarantined and stopped for it.
+     */
+    public Arrival onMessage(PeerRecord peer, String address, long now, boolean sameClient) {
         if (peer.removed) {
             throw new IllegalArgumentException(peer + " is no longer in the table");
         }
@@ -127,7 +138,7 @@ public final class PeerTable {
             peer.connectedSince = now;
             peer.takeovers++;
             peer.heartbeating = false; // the new connection must say HELLO again to be held to heartbeats
-            if (peer.recordTakeover(now, rules)) {
+            if (!sameClient && peer.recordTakeover(now, rules)) {
                 quarantine(peer, now);
                 return Arrival.CONFLICT;
             }

@@ -668,7 +668,7 @@ public final class RouterLoop {
         if (hello && !admit(identity, known, conn, now)) {
             return;
         }
-        PeerRecord r = arrive(identity, known, address, conn, now, hello);
+        PeerRecord r = arrive(identity, known, address, conn, now, hello, hello && known != null && sameInstance(identity, head));
         if (r == null) {
             return;
         }
@@ -683,6 +683,19 @@ public final class RouterLoop {
             return;
         }
         deliver(identity, frames, address);
+    }
+
+    /** True if this HELLO comes from the client instance that last said HELLO with this identity. */
+    private boolean sameInstance(Identity identity, byte[] helloFrame) {
+        Outbox ob = outboxes.get(identity);
+        if (ob == null || ob.instance == null) {
+            return false;
+        }
+        try {
+            return Arrays.equals(ob.instance, Command.decode(helloFrame).instance());
+        } catch (MalformedCommandException e) {
+            return false;
+        }
     }
 
     /**
@@ -753,14 +766,15 @@ public final class RouterLoop {
      * The table's verdict on an arrival, with its side effects; null if the message must be refused.
      * {@code known} is the identity's record, or null if it is not in the table.
      */
-    private PeerRecord arrive(Identity identity, PeerRecord known, String address, Conn conn, long now, boolean hello) {
+    private PeerRecord arrive(Identity identity, PeerRecord known, String address, Conn conn, long now, boolean hello,
+            boolean sameClient) {
         PeerRecord r = known;
         PeerTable.Arrival arrival;
         if (r == null) {
             r = table.join(identity, address, now);
             arrival = PeerTable.Arrival.JOINED;
         } else {
-            arrival = table.onMessage(r, address, now);
+            arrival = table.onMessage(r, address, now, sameClient);
         }
         if (conn != null) {
             conn.identity = identity;

@@ -25,10 +25,12 @@ import java.util.stream.Collectors;
  * JMH: a plain main, bounded (every wait has a time limit and reports the count reached when it
  * expires). Plain DEALERs are measured by {@link ScaleBenchmark}; they are never paced.
  *
- * <p>N real DealerClients (default 2,000; heartbeat 1 s x 3, handshake 1 s, backoff 100 ms to 10 s,
- * x2, full jitter: the builder's defaults, set explicitly) run in {@code swarms}
+ * <p>N real DealerClients (default 2,000; heartbeat 1 s x 3, handshake 2 s, backoff 100 ms to 10 s,
+ * x2, full jitter: the builder's defaults, backoff set explicitly) run in {@code swarms}
  * {@link ClientSwarmProcess} JVMs (default 4: each client has its own JeroMQ context, about 25 fds
- * and 3 threads, so 500 per JVM is ~12,600 fds of the 20,000 allowed). They first join 500 at a time.
+ * and 3 threads, so 500 per JVM is ~12,600 fds of the 20,000 allowed) at {@code nice 19}
+ * ({@code clientNice}), so the 6,000 client threads sharing the machine do not starve the router
+ * being measured (at nice 0 it got about 40 % of a core during a storm). They first join 500 at a time.
  * Then, for each trial and each setting (no pacing; pacing at {@code rate} joins/s):
  *
  * <ol>
@@ -50,9 +52,9 @@ import java.util.stream.Collectors;
  *
  * <p>One line per storm, then per setting the median, min and max of the rejoin time (a storm that
  * did not finish counts as its bound and is flagged). Arguments (optional, key=value):
- * {@code n=2000 swarms=4 rate=200 trials=3 stormSeconds=90 batch=500 backoffMs=100 backoffMaxMs=10000}.
- * About 3.5 minutes at the defaults on 2 cores (every storm completed in 10 to 20 s; results and notes in
- * {@code bench/results/2026-11-22-storm/}).
+ * {@code n=2000 swarms=4 rate=200 trials=3 stormSeconds=90 batch=500 backoffMs=100 backoffMaxMs=10000
+ * handshakeMs=0 (the builder's default) clientNice=19}. About 10 minutes at the defaults on 2 cores (results in
+ * {@code bench/results/2026-11-29/}, BENCHMARKS.md).
  */
 public final class StormBenchmark {
     private static final long SAMPLE_MS = 5;

@@ -284,6 +284,21 @@ class PeerTableTest {
     }
 
     @Test
+    void takeoversByTheSameClientAreNeverAConflict() {
+        PeerRecord a = joinHeartbeating(A, "tcp://host:1");
+        for (int i = 1; i <= 10; i++) {
+            assertEquals(Arrival.TOOK_OVER, table.onMessage(a, "tcp://host:" + (i + 1), i * 100 * MS, true),
+                    "move " + i + " of one client (every 100 ms)");
+        }
+        assertEquals(PeerState.ALIVE, a.state());
+        assertEquals(10, a.takeovers());
+        // The same moves by what may be another client are a conflict by the third.
+        assertEquals(Arrival.TOOK_OVER, table.onMessage(a, "tcp://host:20", 1_100 * MS, false));
+        assertEquals(Arrival.TOOK_OVER, table.onMessage(a, "tcp://host:21", 1_200 * MS, false));
+        assertEquals(Arrival.CONFLICT, table.onMessage(a, "tcp://host:22", 1_300 * MS, false));
+    }
+
+    @Test
     void removedPeersPendingDeadlineNeverFires() {
         PeerRecord a = joinHeartbeating(A, "tcp://10.0.0.1:5000");
         advanceTo(500 * MS);

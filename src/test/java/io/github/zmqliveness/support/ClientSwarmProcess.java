@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  * Slot {@code i} has the identity {@code prefix-i} (three digits at least); {@code initial} slots
  * start at once. Each client is built with the public builder: that identity, the endpoint, backoff
  * {@code initial, max, x2}, the handshake interval if given (and not 0) and every other setting at
- * its default (heartbeat 1 s x 3, no listener). Clients send nothing of their own: only their
+ * its default (heartbeat 1 s x 3, handshake 2 s, no listener). Clients send nothing of their own: only their
  * heartbeats.
  *
  * <p>Each client has its own JeroMQ context, so it costs three threads (its loop, JeroMQ's I/O
