@@ -370,7 +370,9 @@ public final class LivenessRouter implements AutoCloseable {
         /**
          * When an identity is taken over {@code takeovers} times within {@code window} (default 3 in
          * 10 s), two live clients share it: it is quarantined for {@code quarantine} (default 30 s),
-         * during which every connection presenting it is shut and sends to it are refused.
+         * during which every connection presenting it is shut and sends to it are refused. A protocol
+         * client that moves to a new connection and says HELLO with the instance id it used before is
+         * the same client reconnecting: that takeover does not count.
          */
         public Builder conflictPolicy(int takeovers, Duration window, Duration quarantine) {
             if (takeovers < 2) {
