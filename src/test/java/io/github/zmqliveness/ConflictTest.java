@@ -4,9 +4,11 @@ import io.github.zmqliveness.protocol.Command;
 import io.github.zmqliveness.support.Dealers;
 import io.github.zmqliveness.support.EventRecorder;
 import org.junit.jupiter.api.Test;
+import org.zeromq.SocketType;
 import org.zeromq.ZContext;
 import org.zeromq.ZMQ;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -64,13 +66,20 @@ class ConflictTest {
                 .conflictPolicy(3, Duration.ofSeconds(10), Duration.ofSeconds(4)).build();
              ZContext ctx = Dealers.context()) {
             for (int i = 0; i < 5; i++) {
-                ZMQ.Socket s = Dealers.connect(ctx, "mover", router.endpoints().get(0)); // the previous one stays open
-                assertTrue(s.send(Command.hello(instance, i + 1, 0).encode()));
+                // The previous socket stays open. HELLO as ZeroMQ's hello message, so a connection that JeroMQ drops
+                // in a stuck handshake and makes again says it again (as DealerClient does).
+                ZMQ.Socket s = ctx.createSocket(SocketType.DEALER);
+                s.setIdentity("mover".getBytes(StandardCharsets.UTF_8));
+                s.setLinger(0);
+                s.setHandshakeIvl(1000);
+                s.setReceiveTimeOut(10_000);
+                s.setHelloMsg(Command.hello(instance, i + 1, 0).encode());
+                s.connect(router.endpoints().get(0));
                 byte[] answer = s.recv();
                 assertNotNull(answer, "no answer to HELLO " + i);
                 assertEquals(Command.Type.WELCOME, Command.decode(answer).type(), "HELLO " + i + " was answered otherwise");
             }
-            await().atMost(Duration.ofSeconds(5)).until(() -> events.count(PeerEvent.Type.TOOK_OVER, mover) == 4);
+            await().atMost(Duration.ofSeconds(5)).until(() -> events.count(PeerEvent.Type.TOOK_OVER, mover) >= 4);
             assertEquals(0, events.count(PeerEvent.Type.CONFLICT, mover));
             assertEquals(0, router.stats().get("conflicts"));
             assertEquals(PeerState.ALIVE, router.peer(mover).orElseThrow().state());
