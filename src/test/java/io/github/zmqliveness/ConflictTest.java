@@ -63,8 +63,10 @@ class ConflictTest {
         byte[] instance = new byte[16];
         new java.util.Random(7).nextBytes(instance);
         try (LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").listener(events)
-                .conflictPolicy(3, Duration.ofSeconds(10), Duration.ofSeconds(4)).build();
+                .conflictPolicy(3, Duration.ofSeconds(10), Duration.ofSeconds(4))
+                .heartbeatInterval(Duration.ofSeconds(10)).build(); // these sockets send no heartbeats
              ZContext ctx = Dealers.context()) {
+            ZMQ.Socket previous = null;
             for (int i = 0; i < 5; i++) {
                 // The previous socket stays open. HELLO as ZeroMQ's hello message, so a connection that JeroMQ drops
                 // in a stuck handshake and makes again says it again (as DealerClient does).
@@ -72,12 +74,20 @@ class ConflictTest {
                 s.setIdentity("mover".getBytes(StandardCharsets.UTF_8));
                 s.setLinger(0);
                 s.setHandshakeIvl(1000);
-                s.setReceiveTimeOut(10_000);
+                // The router shuts the connection it took the identity from; that socket must not come back
+                // (a DealerClient closes it) before the test closes it, or the two would hand the identity back
+                // and forth. A stuck handshake of this socket still gets a new connection within the timeout.
+                s.setReconnectIVL(4_000);
+                s.setReceiveTimeOut(15_000);
                 s.setHelloMsg(Command.hello(instance, i + 1, 0).encode());
                 s.connect(router.endpoints().get(0));
                 byte[] answer = s.recv();
                 assertNotNull(answer, "no answer to HELLO " + i);
                 assertEquals(Command.Type.WELCOME, Command.decode(answer).type(), "HELLO " + i + " was answered otherwise");
+                if (previous != null) {
+                    previous.close();
+                }
+                previous = s;
             }
             await().atMost(Duration.ofSeconds(5)).until(() -> events.count(PeerEvent.Type.TOOK_OVER, mover) >= 4);
             assertEquals(0, events.count(PeerEvent.Type.CONFLICT, mover));

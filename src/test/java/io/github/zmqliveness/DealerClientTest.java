@@ -328,7 +328,7 @@ class DealerClientTest {
         try (ZContext ctx = Dealers.context()) {
             ZMQ.Socket fake = ctx.createSocket(SocketType.ROUTER);
             fake.setRouterHandover(true);
-            fake.setReceiveTimeOut(10_000);
+            fake.setReceiveTimeOut(20_000);
             int port = fake.bindToRandomPort("tcp://127.0.0.1");
             DealerClient deferred = keep(DealerClient.builder().identity("deferred").connect("tcp://127.0.0.1:" + port)
                     .heartbeat(INTERVAL, 3).backoff(Duration.ofMillis(50), Duration.ofSeconds(10), 2).build());

@@ -521,8 +521,10 @@ public final class ClientLoop {
         }
         long delay;
         if (cause == ClientEvent.Cause.SERVER_DISCONNECT && atLeastNanos > 0) {
-            // The server named the moment (its slot for us): keep it, and do not count it as a failure.
+            // The server named the moment (its slot for us): keep it. It answered, so the path works: the next
+            // failure backs off from the start again.
             delay = settings.backoff.toldDelayNanos(atLeastNanos, ThreadLocalRandom.current()::nextDouble);
+            attempt = 0;
         } else {
             // The first retry after a working session is quick (a restart is usually short); failures back off.
             delay = Math.max(atLeastNanos, settings.backoff.delayNanos(attempt, ThreadLocalRandom.current()::nextDouble));
