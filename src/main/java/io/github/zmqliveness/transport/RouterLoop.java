@@ -668,12 +668,14 @@ public final class RouterLoop {
         if (hello && !admit(identity, known, conn, now)) {
             return;
         }
-        PeerRecord r = arrive(identity, known, address, conn, now, hello, hello && known != null && sameInstance(identity, head));
+        Command helloCommand = hello ? decodeHello(head) : null; // decoded once, for the conflict check and onHello
+        PeerRecord r = arrive(identity, known, address, conn, now, hello,
+                known != null && helloCommand != null && sameInstance(identity, helloCommand));
         if (r == null) {
             return;
         }
         if (hello) {
-            onHello(r, frames, now);
+            onHello(r, helloCommand, frames, now);
             return;
         }
         if (Frames.size(frames) > config.maxMessageSize) {
@@ -686,15 +688,16 @@ public final class RouterLoop {
     }
 
     /** True if this HELLO comes from the client instance that last said HELLO with this identity. */
-    private boolean sameInstance(Identity identity, byte[] helloFrame) {
+    private boolean sameInstance(Identity identity, Command hello) {
         Outbox ob = outboxes.get(identity);
-        if (ob == null || ob.instance == null) {
-            return false;
-        }
+        return ob != null && ob.instance != null && Arrays.equals(ob.instance, hello.instance());
+    }
+
+    private static Command decodeHello(byte[] frame) {
         try {
-            return Arrays.equals(ob.instance, Command.decode(helloFrame).instance());
+            return Command.decode(frame);
         } catch (MalformedCommandException e) {
-            return false;
+            throw new AssertionError("isHello accepted a frame decode rejects", e);
         }
     }
 
@@ -729,15 +732,9 @@ public final class RouterLoop {
      * is delivered, in order) only if it is the same client instance and asks to; otherwise
      * nothing meant for an earlier session is ever delivered to it.
      */
-    private void onHello(PeerRecord r, List<byte[]> frames, long now) {
+    private void onHello(PeerRecord r, Command hello, List<byte[]> frames, long now) {
         Identity identity = r.identity();
         loopCounters.inc(Counter.HELLOS_RECEIVED);
-        Command hello;
-        try {
-            hello = Command.decode(frames.get(0));
-        } catch (MalformedCommandException e) {
-            throw new AssertionError("isHello accepted a frame decode rejects", e);
-        }
         Outbox ob = outboxes.get(identity);
         boolean resumed = false;
         if (ob != null) {
