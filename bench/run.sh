@@ -23,7 +23,7 @@
 # Scale (ScaleBenchmark, not in the default set: 10,000 libzmq DEALERs in 4 python3-zmq processes,
 # about 8 minutes) writes target/scale.txt. Storm (StormBenchmark, not in the default set either: a
 # reconnect storm of 2,000 DealerClients in 4 swarm JVMs at nice 19, ~12,600 fds and ~1,500 threads each,
-# with and without maxJoinsPerSecond, 3 trials, about 10 minutes) writes target/storm.txt.
+# with and without maxJoinsPerSecond, 3 trials, about 13 minutes) writes target/storm.txt.
 #
 # JMH settings live in the classes: forks=1, warm-up 3 x 2 s, measurement 5 x 2 s (short on purpose).
 # Every socket is on 127.0.0.1; every loop is bounded in count and time.
@@ -69,7 +69,7 @@ for bench in "$@"; do
       ;;
     Storm)
       # StormBenchmark: reconnect storm of N DealerClients (default 2,000 in 4 swarm JVMs), without and with
-      # maxJoinsPerSecond, 3 trials; about 10 minutes (each storm is bounded by stormSeconds).
+      # maxJoinsPerSecond, 3 trials; about 13 minutes (each storm is bounded by stormSeconds).
       # shellcheck disable=SC2086
       "$JAVA" -Xms512m -Xmx1g ${STORM_JVM:-} -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
         io.github.zmqliveness.bench.StormBenchmark ${STORM_OPTS:-} | tee target/storm.txt

@@ -53,7 +53,7 @@ import java.util.stream.Collectors;
  * <p>One line per storm, then per setting the median, min and max of the rejoin time (a storm that
  * did not finish counts as its bound and is flagged). Arguments (optional, key=value):
  * {@code n=2000 swarms=4 rate=200 trials=3 stormSeconds=90 batch=500 backoffMs=100 backoffMaxMs=10000
- * handshakeMs=0 (the builder's default) clientNice=19}. About 10 minutes at the defaults on 2 cores (results in
+ * handshakeMs=0 (the builder's default) clientNice=19}. About 13 minutes at the defaults on 2 cores (results in
  * {@code bench/results/2026-11-29/}, BENCHMARKS.md).
  */
 public final class StormBenchmark {
@@ -309,7 +309,7 @@ public final class StormBenchmark {
                 rejoin, r.firstMs, r.halfMs, r.closeMs, noticed(r), peak(r.joinsPerSecond), median(active(r.joinsPerSecond)),
                 r.joinsPerSecond, r.stats.get("joinsDeferred"), r.stats.get("connectionsAccepted"), r.stats.get("connectionsClosed"),
                 lostBeforeHello(r),
-                a.get("reconnects") - b.get("reconnects"), a.get("sessions") - b.get("sessions"), a.get("ready"),
+                delta(a, b, "reconnects"), delta(a, b, "sessions"), a.get("ready"),
                 delta(a, b, "connectFailed"), delta(a, b, "connectionLost"), delta(a, b, "noWelcome"), delta(a, b, "serverSilent"),
                 delta(a, b, "toldToLeave"), a.getOrDefault("connecting", 0L), a.getOrDefault("backoff", 0L),
                 a.getOrDefault("stopped", 0L), a.getOrDefault("closed", 0L), r.stats.get("takeovers"), r.stats.get("conflicts"));
