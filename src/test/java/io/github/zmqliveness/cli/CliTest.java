@@ -255,6 +255,11 @@ class CliTest {
                 ZMQ.Socket dealer = context.createSocket(SocketType.DEALER);
                 dealer.setIdentity("host-a".getBytes(StandardCharsets.UTF_8));
                 dealer.setLinger(0);
+                // JeroMQ now and then leaves a fresh connection stuck in its handshake (30 s by default): give up
+                // on it after 1 s, and queue the message only on a connection whose handshake completed.
+                dealer.setHandshakeIvl(1000);
+                dealer.setImmediate(true);
+                dealer.setSendTimeOut(10_000);
                 dealer.connect(endpoint);
                 assertTrue(dealer.send("ping-1"));
 
