@@ -68,29 +68,75 @@ public final class LivenessRouter implements AutoCloseable {
     }
 
     /**
-     * Queues a message for {@code identity}; never blocks.
+     * Queues a message for whichever session holds {@code identity}; never blocks.
      *
      * <p>The frame arrays are not copied: do not modify them after the call. The message is
      * written when the peer's pipe has room; one that waits longer than the message time to live
-     * is dropped and counted ({@code droppedExpired}).
+     * is dropped and counted ({@code droppedExpired}). To a protocol client the message belongs to
+     * the session current when it was accepted: if the client restarts before it is written, it is
+     * dropped ({@code droppedStaleSession}), never delivered to the new instance. To a plain DEALER
+     * it goes to whichever connection holds the identity when it is written. To answer exactly the
+     * life that sent a message, use {@link #reply} or {@link #send(Session, byte[]...)}.
      *
      * @return {@link SendResult#QUEUED} if accepted; otherwise why it was not (nothing is queued)
      */
     public SendResult send(Identity identity, byte[]... frames) {
-        return loop.send(Objects.requireNonNull(identity, "identity"), frames, null);
+        return loop.send(Objects.requireNonNull(identity, "identity"), null, frames, null);
     }
 
     /** As {@link #send(Identity, byte[]...)}, with the frames in a list. */
     public SendResult send(Identity identity, List<byte[]> frames) {
-        return loop.send(Objects.requireNonNull(identity, "identity"), frames.toArray(new byte[0][]), null);
+        return loop.send(Objects.requireNonNull(identity, "identity"), null, frames.toArray(new byte[0][]), null);
     }
 
     /** As {@link #send(Identity, byte[]...)}, dropping the message if it cannot be written within {@code ttl}. */
     public SendResult send(Identity identity, Duration ttl, byte[]... frames) {
+        return loop.send(Objects.requireNonNull(identity, "identity"), null, frames, checkTtl(ttl));
+    }
+
+    /**
+     * Queues a message for {@code session} only; never blocks. If the session has ended or been
+     * replaced (its client restarted, a plain DEALER reconnected), returns
+     * {@link SendResult#STALE_SESSION} and queues nothing; if it ends after the message is
+     * accepted but before it is written, the message is dropped ({@code droppedStaleSession}). A
+     * message for one life of a client never reaches another. Order, limits and time to live as
+     * for {@link #send(Identity, byte[]...)}; while a protocol client is away within the resume
+     * window the result is {@link SendResult#PARKED}.
+     */
+    public SendResult send(Session session, byte[]... frames) {
+        Objects.requireNonNull(session, "session");
+        return loop.send(session.identity(), session, frames, null);
+    }
+
+    /** As {@link #send(Session, byte[]...)}, dropping the message if it cannot be written within {@code ttl}. */
+    public SendResult send(Session session, Duration ttl, byte[]... frames) {
+        Objects.requireNonNull(session, "session");
+        return loop.send(session.identity(), session, frames, checkTtl(ttl));
+    }
+
+    /**
+     * Answers the session that sent {@code request}: the same as {@code send(request.session(), frames)}.
+     * Safe to call from a {@link MessageHandler} (the reply is written as soon as the handler returns) or
+     * from any other thread.
+     */
+    public SendResult reply(Message request, byte[]... frames) {
+        Objects.requireNonNull(request, "request");
+        if (request.session() == null) {
+            throw new IllegalArgumentException("the message carries no session: it was not received by a LivenessRouter");
+        }
+        return send(request.session(), frames);
+    }
+
+    /** As {@link #reply(Message, byte[]...)}, with the frames in a list. */
+    public SendResult reply(Message request, List<byte[]> frames) {
+        return reply(request, frames.toArray(new byte[0][]));
+    }
+
+    private static Duration checkTtl(Duration ttl) {
         if (ttl.isNegative() || ttl.isZero()) {
             throw new IllegalArgumentException("time to live must be positive, got " + ttl);
         }
-        return loop.send(Objects.requireNonNull(identity, "identity"), frames, ttl);
+        return ttl;
     }
 
     /**

@@ -20,7 +20,20 @@ public final class PeerEvent {
         /** The peer was removed and its connection released; {@link #reason()} says why. */
         EVICTED,
         /** The peer said goodbye and was removed; reason {@link EvictReason#BYE}. */
-        LEFT
+        LEFT,
+        /**
+         * A new session began under the identity ({@link #session()}): a protocol client's HELLO that
+         * did not resume, or a plain DEALER's new connection. Follows JOINED or TOOK_OVER.
+         */
+        SESSION_STARTED,
+        /** A protocol client came back on a new connection and resumed its session; what was parked for it follows. */
+        SESSION_RESUMED,
+        /**
+         * A session ended for good ({@link #reason()} says why): nothing sent to it is delivered any more, and
+         * {@link LivenessRouter#send(Session, byte[]...)} to it returns {@link SendResult#STALE_SESSION}. A protocol
+         * client that lost its connection has its session parked, not ended, until the resume window passes.
+         */
+        SESSION_ENDED
     }
 
     private final Type type;
@@ -29,8 +42,16 @@ public final class PeerEvent {
     private final String previousAddress;
     private final EvictReason reason;
     private final Instant time;
+    private final Session session;
 
     public PeerEvent(Type type, Identity identity, String address, String previousAddress, EvictReason reason, Instant time) {
+        this(type, identity, null, address, previousAddress, reason, time);
+    }
+
+    /** An event about {@code session} (null for the events of an identity with no session yet). */
+    public PeerEvent(Type type, Identity identity, Session session, String address, String previousAddress, EvictReason reason,
+                     Instant time) {
+        this.session = session;
         this.type = Objects.requireNonNull(type);
         this.identity = Objects.requireNonNull(identity);
         this.address = address;
@@ -60,7 +81,15 @@ public final class PeerEvent {
         return previousAddress;
     }
 
-    /** For {@link Type#EVICTED} and {@link Type#LEFT}: why; null otherwise. */
+    /**
+     * The session concerned: for the SESSION_ events always, for the others the identity's session at the time
+     * (null if it had none yet).
+     */
+    public Session session() {
+        return session;
+    }
+
+    /** For {@link Type#EVICTED}, {@link Type#LEFT} and {@link Type#SESSION_ENDED}: why; null otherwise. */
     public EvictReason reason() {
         return reason;
     }
@@ -71,7 +100,7 @@ public final class PeerEvent {
 
     @Override
     public String toString() {
-        return type + " " + identity + " @" + address
+        return type + " " + (session != null ? session.toString() : identity.toString()) + " @" + address
                 + (previousAddress != null ? " (was " + previousAddress + ")" : "")
                 + (reason != null ? " reason=" + reason : "");
     }

@@ -19,6 +19,12 @@ public enum SendResult {
     DROPPED_QUEUE_FULL(false),
     /** The message is larger than the configured maximum message size. Dropped and counted. */
     TOO_LARGE(false),
+    /**
+     * The message was addressed to a {@link Session} that has ended or been replaced by a new
+     * life of its client (a restart, a new connection of a plain DEALER). Nothing queued: a reply
+     * computed for one life never reaches another.
+     */
+    STALE_SESSION(false),
     /** The identity is quarantined after an identity conflict. Dropped and counted. */
     QUARANTINED(false),
     /** The router is closed. */

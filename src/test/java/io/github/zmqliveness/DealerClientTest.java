@@ -407,9 +407,16 @@ class DealerClientTest {
             send(fake, id, new byte[] {(byte) 0xFF, 'Z', 'L', 1, '?'});
             send(fake, id, new byte[] {(byte) 0xFF, 'Z', 'L', 2, 'P'});
             send(fake, id, Command.hello(new byte[16], 1, 0).encode()); // a client-only command
-            send(fake, id, "real data".getBytes());
+            send(fake, id, "untagged data".getBytes()); // not sent to a session: dropped as stale
+            fake.sendMore(id);
+            fake.sendMore(Command.data(6).encode());
+            fake.send("another session's data".getBytes()); // dropped as stale
+            fake.sendMore(id);
+            fake.sendMore(Command.data(7).encode());
+            fake.send("real data".getBytes());
             assertEquals("real data", text(client.receive(Duration.ofSeconds(5))));
             assertEquals(3L, client.counters().get("receivedMalformed"));
+            assertEquals(2L, client.counters().get("receivedStale"));
             assertEquals(ClientState.READY, client.state());
             client.close();
         }

@@ -127,7 +127,7 @@ class PeerTrackingTest {
             router.send(id, lookalike);
             ZMsg back = ZMsg.recvMsg(dealer);
             assertEquals(2, back.size());
-            assertArrayEquals(Command.dataFrame(), back.pop().getData());
+            assertEquals(welcome.session(), Command.sessionOfData(back.pop().getData()), "tagged with its session");
             assertArrayEquals(lookalike, back.pop().getData());
 
             dealer.send(Command.bye().encode());

@@ -17,7 +17,6 @@ public final class PeerRecord {
     long connectedSince;
     long lastHeard;
     boolean heartbeating;
-    long session;
     int takeovers;
     /** Times of the most recent takeovers, a ring of conflictThreshold entries. */
     final long[] recentTakeovers;
@@ -61,10 +60,6 @@ public final class PeerRecord {
 
     public boolean heartbeating() {
         return heartbeating;
-    }
-
-    public long session() {
-        return session;
     }
 
     public int takeovers() {

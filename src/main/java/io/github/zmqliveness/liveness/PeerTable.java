@@ -69,7 +69,6 @@ public final class PeerTable {
     private final LivenessRules rules;
     private final Map<Identity, PeerRecord> peers = new HashMap<>();
     private final PriorityQueue<Entry> deadlines = new PriorityQueue<>();
-    private long nextSession = 1;
 
     public PeerTable(LivenessRules rules) {
         this.rules = rules;
@@ -155,14 +154,12 @@ public final class PeerTable {
 
     /**
      * The peer proved it speaks the liveness protocol (HELLO): from now on it is held to heartbeat
-     * deadlines. Returns the session number given to this join.
+     * deadlines. (Which session it is in is the router's business, not the liveness model's.)
      */
-    public long startHeartbeating(PeerRecord peer, long now) {
+    public void startHeartbeating(PeerRecord peer, long now) {
         peer.heartbeating = true;
         peer.lastHeard = now;
-        peer.session = nextSession++;
         schedule(peer);
-        return peer.session;
     }
 
     /** Removes a peer (explicit eviction, transport loss, goodbye). No-op if already removed. */

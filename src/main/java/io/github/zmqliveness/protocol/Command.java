@@ -30,7 +30,11 @@ public final class Command {
         BYE('B'),
         /** Server to client: go away, with a reason and when to come back. */
         DISCONNECT('X'),
-        /** Either way: the frames after this one are application data that happened to start with the signature. */
+        /**
+         * Either way: the frames after this one are application data. From the server it carries the
+         * session the data was meant for and precedes every application message; from a client it
+         * carries nothing and is needed only when the data starts with the signature.
+         */
         DATA('D');
 
         final byte code;
@@ -79,7 +83,7 @@ public final class Command {
 
     private final Type type;
     private final byte[] instance;  // HELLO: 16 bytes
-    private final long number;      // HELLO: epoch; WELCOME: session
+    private final long number;      // HELLO: epoch; WELCOME, DATA from the server: session
     private final int flags;        // HELLO, WELCOME
     private final int millis;       // WELCOME: interval; DISCONNECT: retry after
     private final int liveness;     // WELCOME
@@ -126,7 +130,23 @@ public final class Command {
     private static final byte[] DATA_FRAME = DATA.encode();
     private static final byte[] HEARTBEAT_FRAME = HEARTBEAT.encode();
 
-    /** The frame that marks escaped application data (shared, do not modify). */
+    /** Length of a server's DATA frame: header and session. */
+    public static final int SESSION_DATA_LENGTH = HEADER + 8;
+
+    /** A server's DATA command: the frames after it are application data meant for {@code session}. */
+    public static Command data(long session) {
+        return new Command(Type.DATA, null, session, 0, 0, 0, null, null);
+    }
+
+    /** The session a server's DATA frame names, or -1 if {@code frame} is not one (read without decoding). */
+    public static long sessionOfData(byte[] frame) {
+        if (frame.length != SESSION_DATA_LENGTH || !looksLikeCommand(frame) || frame[3] != VERSION || frame[4] != Type.DATA.code) {
+            return -1;
+        }
+        return ByteBuffer.wrap(frame, HEADER, 8).getLong();
+    }
+
+    /** The frame that marks a client's escaped application data (shared, do not modify). */
     public static byte[] dataFrame() {
         return DATA_FRAME;
     }
@@ -150,7 +170,7 @@ public final class Command {
         return number;
     }
 
-    /** WELCOME: the session the server gave. */
+    /** WELCOME: the session the server gave; DATA from the server: the session the data is meant for (0 from a client). */
     public long session() {
         return number;
     }
@@ -198,6 +218,7 @@ public final class Command {
             case HELLO: body = 16 + 8 + 1; break;
             case WELCOME: body = 8 + 4 + 1 + 1; break;
             case DISCONNECT: body = 1 + 4 + text.getBytes(StandardCharsets.UTF_8).length; break;
+            case DATA: body = number != 0 ? 8 : 0; break;
             default: body = 0;
         }
         ByteBuffer b = ByteBuffer.allocate(HEADER + body);
@@ -211,6 +232,11 @@ public final class Command {
                 break;
             case DISCONNECT:
                 b.put((byte) reason.code).putInt(millis).put(text.getBytes(StandardCharsets.UTF_8));
+                break;
+            case DATA:
+                if (number != 0) {
+                    b.putLong(number);
+                }
                 break;
             default:
                 break;
@@ -266,6 +292,9 @@ public final class Command {
                     expect(frame, type, 0);
                     return BYE;
                 case DATA:
+                    if (frame.length == SESSION_DATA_LENGTH) {
+                        return data(b.getLong());
+                    }
                     expect(frame, type, 0);
                     return DATA;
                 default:

@@ -133,6 +133,13 @@ public final class ClientLoop {
     private final ServerWatch watch;
     private boolean everConnected;
     private Outbox.Out head;
+    /**
+     * Data that came on the current connection before its WELCOME, tagged with the session this client asked to
+     * resume: delivered if WELCOME says that session resumed, dropped otherwise.
+     */
+    private final List<List<byte[]>> held = new ArrayList<>();
+    /** The session this connection's HELLO asked to resume, or 0. */
+    private long resuming;
 
     public ClientLoop(Settings settings) {
         this.settings = settings;
@@ -140,7 +147,7 @@ public final class ClientLoop {
         this.inbound = new ArrayBlockingQueue<>(settings.receiveQueueCapacity);
         this.watch = new ServerWatch(settings.heartbeatInterval.toNanos(), settings.liveness);
         for (String k : new String[] {"sessions", "reconnects", "heartbeatsSent", "messagesSent", "messagesReceived",
-            "droppedQueueFull", "droppedExpired", "droppedStaleSession", "droppedTooLarge", "droppedReceiveQueueFull", "receivedMalformed", "serverSilent", "connectFailed", "connectionLost", "noWelcome", "toldToLeave"}) {
+            "droppedQueueFull", "droppedExpired", "droppedStaleSession", "droppedTooLarge", "droppedReceiveQueueFull", "receivedMalformed", "receivedStale", "commandsReceived", "receivedTotal", "serverSilent", "connectFailed", "connectionLost", "noWelcome", "toldToLeave"}) {
             clientCounters.put(k, new AtomicLong());
         }
         this.events = settings.listener == null ? null : new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
@@ -206,7 +213,7 @@ public final class ClientLoop {
             return SendResult.DROPPED_QUEUE_FULL;
         }
         long t = (ttl != null ? ttl : settings.messageTtl).toNanos();
-        outbound.add(new Outbox.Out(frames, size, System.nanoTime() + t));
+        outbound.add(new Outbox.Out(frames, size, System.nanoTime() + t, 0));
         waker.wake();
         return s == ClientState.READY ? SendResult.QUEUED : SendResult.PARKED;
     }
@@ -377,6 +384,8 @@ public final class ClientLoop {
         socket.setImmediate(true);
         // ZeroMQ sends HELLO as the very first message of the connection, before anything queued.
         socket.setHelloMsg(Command.hello(instance, epoch, settings.resume ? Command.FLAG_RESUME : 0).encode());
+        resuming = settings.resume ? session : 0;
+        dropHeld();
         Attempt a = new Attempt();
         current = a;
         base.setEventHook(ev -> {
@@ -420,14 +429,37 @@ public final class ClientLoop {
                 frames.add(m.data());
             }
             watch.heard(now);
+            count("receivedTotal");
             onMessage(frames, now);
         }
     }
 
+    /**
+     * Every application message from the server comes after a DATA frame naming the session it was meant for. Only
+     * the current session's is delivered; before WELCOME only the session being resumed is held; anything else (for
+     * an earlier life of this identity, routed to this connection before the server read its HELLO) is dropped and
+     * counted. docs/PROTOCOL.md, section 6.
+     */
     private void onMessage(List<byte[]> frames, long now) {
         byte[] head0 = frames.get(0);
         if (!Command.looksLikeCommand(head0)) {
-            deliver(frames);
+            stale(); // untagged: not sent to a session of ours
+            return;
+        }
+        long tag = Command.sessionOfData(head0);
+        if (tag > 0) {
+            List<byte[]> payload = frames.subList(1, frames.size());
+            if (payload.isEmpty()) {
+                count("receivedMalformed");
+                badInput.warn("malformed", now, "client {} ignored a DATA command without payload", settings.identity);
+            } else if (state == ClientState.READY && tag == session) {
+                deliver(payload);
+            } else if (state == ClientState.CONNECTING && tag == resuming && resuming != 0
+                    && held.size() < settings.receiveQueueCapacity) {
+                held.add(payload);
+            } else {
+                stale();
+            }
             return;
         }
         Command c;
@@ -440,20 +472,18 @@ public final class ClientLoop {
         }
         switch (c.type()) {
             case WELCOME:
+                count("commandsReceived");
                 onWelcome(c, now);
                 break;
             case HEARTBEAT:
+                count("commandsReceived");
                 break; // heard already
             case DISCONNECT:
-                onDisconnect(c, now);
+                count("commandsReceived");
+                onDisconnect(c, System.nanoTime()); // its retry-after counts from now, not from the start of this turn
                 break;
             case DATA:
-                if (frames.size() < 2) {
-                    count("receivedMalformed");
-                    badInput.warn("malformed", now, "client {} ignored a DATA command without payload", settings.identity);
-                } else {
-                    deliver(frames.subList(1, frames.size()));
-                }
+                stale(); // a DATA without a session: not for a session of ours
                 break;
             default:
                 count("receivedMalformed");
@@ -467,7 +497,19 @@ public final class ClientLoop {
         }
         boolean resumed = (c.flags() & Command.FLAG_RESUMED) != 0;
         boolean rejoin = everConnected;
+        if (state != ClientState.CONNECTING) {
+            count("receivedMalformed"); // a second WELCOME on one connection: ignored
+            return;
+        }
         session = c.session();
+        if (resumed && c.session() == resuming) {
+            for (List<byte[]> m : held) {
+                deliver(m); // sent to this session before WELCOME reached us: in order, once
+            }
+            held.clear();
+        } else {
+            dropHeld();
+        }
         if (rejoin && !settings.resume) {
             dropQueued(); // start clean: nothing queued before the rejoin is sent
         }
@@ -561,9 +603,20 @@ public final class ClientLoop {
         disconnects.clear();
     }
 
+    private void stale() {
+        count("receivedStale");
+    }
+
+    private void dropHeld() {
+        for (int i = held.size(); i > 0; i--) {
+            stale();
+        }
+        held.clear();
+    }
+
     private void deliver(List<byte[]> frames) {
         count("messagesReceived");
-        Message m = new Message(settings.identity, frames, currentEndpoint);
+        Message m = new Message(new io.github.zmqliveness.Session(settings.identity, session, instance), frames, currentEndpoint);
         if (!inbound.offer(m)) {
             count("droppedReceiveQueueFull");
             badInput.warn("inbound-full", System.nanoTime(), "client {}: receive queue full ({} messages); dropping a message "

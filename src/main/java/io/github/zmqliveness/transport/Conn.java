@@ -1,6 +1,7 @@
 package io.github.zmqliveness.transport;
 
 import io.github.zmqliveness.Identity;
+import io.github.zmqliveness.Session;
 
 import java.io.IOException;
 import java.nio.channels.SocketChannel;
@@ -8,9 +9,16 @@ import java.nio.channels.SocketChannel;
 /** One accepted TCP connection, as the loop knows it. Loop thread only. */
 final class Conn {
     final SocketChannel channel;
+    /** The peer's {@code ip:port}. */
     final String address;
+    /** Which connection this is, as messages name it: the peer's and the router's {@code ip:port} (see {@link Connections#key}). */
+    final String key;
     /** The identity last heard on this connection, null until its first message. */
     Identity identity;
+    /** The session this connection carries, null until its first message. */
+    Session session;
+    /** Shut because its identity moved to a newer connection (a zombie): what it still delivers is its old session's. */
+    boolean replaced;
     /** Shut down by us (eviction, takeover, quarantine); messages still arriving on it are refused. */
     boolean shutting;
     /** When the shutdown was asked for (for the confirmation watchdog). */
@@ -18,9 +26,10 @@ final class Conn {
     /** The shutdown is an eviction whose confirmation (DISCONNECTED) we count. */
     boolean eviction;
 
-    Conn(SocketChannel channel, String address) {
+    Conn(SocketChannel channel, String address, String key) {
         this.channel = channel;
         this.address = address;
+        this.key = key;
     }
 
     /**

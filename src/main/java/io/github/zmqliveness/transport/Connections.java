@@ -11,10 +11,12 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The accepted TCP connections, by channel (as JeroMQ's monitor events name them) and by
- * {@code ip:port} (as the Peer-Address metadata of messages names them), and the shutdowns in
- * progress: asked for now or after a grace period, and confirmed by the channel's DISCONNECTED
- * event. Loop thread only.
+ * The accepted TCP connections, by channel (as JeroMQ's monitor events name them) and by key (as
+ * the metadata of messages names them: the peer's {@code ip:port} and the router's own, so two
+ * clients with the same remote {@code ip:port} on two bound endpoints are two connections), and the
+ * shutdowns in progress: asked for now or after a grace period, and confirmed by the channel's
+ * DISCONNECTED event. A DISCONNECTED names its channel, so a late one for a connection whose
+ * key the kernel has since reused for a new connection closes only the old one. Loop thread only.
  */
 final class Connections {
     private final Map<String, Conn> byAddress = new HashMap<>();
@@ -36,10 +38,27 @@ final class Connections {
         this.confirmTimeoutNanos = confirmTimeoutNanos;
     }
 
+    /** The key of the connection between {@code peer} and {@code self} (either may be null: then what is known). */
+    static String key(String peer, String self) {
+        if (peer == null) {
+            return null;
+        }
+        return self == null ? peer : peer + "/" + self;
+    }
+
+    /** The peer's {@code ip:port} in a connection key. */
+    static String peerOf(String key) {
+        if (key == null) {
+            return null;
+        }
+        int slash = key.indexOf('/');
+        return slash < 0 ? key : key.substring(0, slash);
+    }
+
     /** An ACCEPTED event. Beyond the limit the connection is shut at once and counted. */
-    void accepted(SocketChannel channel, String address, long now) {
+    void accepted(SocketChannel channel, String address, String key, long now) {
         counters.inc(Counter.CONNECTIONS_ACCEPTED);
-        Conn conn = new Conn(channel, address);
+        Conn conn = new Conn(channel, address, key);
         byChannel.put(channel, conn);
         if (byChannel.size() > max) {
             counters.inc(Counter.CONNECTIONS_REFUSED);
@@ -49,8 +68,8 @@ final class Connections {
             conn.shutdownInput();
             return;
         }
-        if (address != null) {
-            byAddress.put(address, conn);
+        if (key != null) {
+            byAddress.put(key, conn);
         }
     }
 
@@ -64,8 +83,8 @@ final class Connections {
             return null;
         }
         counters.inc(Counter.CONNECTIONS_CLOSED);
-        if (conn.address != null) {
-            byAddress.remove(conn.address, conn);
+        if (conn.key != null) {
+            byAddress.remove(conn.key, conn);
         }
         if (conn.shutting) {
             if (conn.eviction) {
@@ -76,9 +95,9 @@ final class Connections {
         return conn;
     }
 
-    /** The open connection at {@code address} ({@code ip:port}), or null. */
-    Conn at(String address) {
-        return address == null ? null : byAddress.get(address);
+    /** The open connection with this {@link #key}, or null. */
+    Conn at(String key) {
+        return key == null ? null : byAddress.get(key);
     }
 
     int size() {

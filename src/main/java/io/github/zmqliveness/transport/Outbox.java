@@ -1,6 +1,10 @@
 package io.github.zmqliveness.transport;
 
 import io.github.zmqliveness.Identity;
+import io.github.zmqliveness.Session;
+import io.github.zmqliveness.protocol.Command;
+
+import java.util.ArrayDeque;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -8,19 +12,29 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A peer's outbound queue: filled by any thread through {@code send}, drained by the loop. Its
- * count and bytes are reserved before a message goes in, so the limits hold under concurrency.
+ * An identity's outbound queue and the session it delivers to: filled by any thread through
+ * {@code send}, drained by the loop. Its count and bytes are reserved before a message goes in, so
+ * the limits hold under concurrency.
+ *
+ * <p>This is where an identity's session state lives: which session is current, whether it is
+ * parked (its client away, within the resume window), and the DATA frame that tags what is written
+ * to a protocol client with that session. Each queued message is bound to the session it was sent
+ * to ({@link Out#session}; 0 for "whoever holds the identity" on a plain DEALER): a message whose
+ * session is no longer current when its turn comes is dropped as stale, never written.
  */
 final class Outbox {
     static final class Out {
         final byte[][] frames;
         final long bytes;
         final long expiresAt;
+        /** The session number this message is for, or 0 for whichever session holds the identity when it is written. */
+        final long session;
 
-        Out(byte[][] frames, long bytes, long expiresAt) {
+        Out(byte[][] frames, long bytes, long expiresAt, long session) {
             this.frames = frames;
             this.bytes = bytes;
             this.expiresAt = expiresAt;
+            this.session = session;
         }
     }
 
@@ -32,8 +46,12 @@ final class Outbox {
     final AtomicBoolean scheduled = new AtomicBoolean();
     /** Set by the loop when the peer leaves the table; senders then get UNKNOWN_PEER. */
     volatile boolean closed;
-    /** The peer speaks our protocol: data whose first frame looks like a command is escaped. */
-    volatile boolean protocolPeer;
+    /** The identity's current session; null until its first one begins. Written by the loop only. */
+    volatile Session session;
+    /** Loop only: the DATA frame that tags every message written to the current session, null for a plain DEALER. */
+    byte[] dataTag;
+    /** Loop only: protocol commands that found the pipe full; written before any data, never dropped for a full pipe. */
+    final ArrayDeque<byte[]> controls = new ArrayDeque<>(2);
     /** Loop only: a message the socket refused with EAGAIN (pipe at its high-water mark), tried again first. */
     Out head;
     /**
@@ -43,13 +61,32 @@ final class Outbox {
     volatile boolean parked;
     /** Loop only: when the parked session is given up. */
     long parkedUntil;
-    /** Loop only: the instance id of the client process whose HELLO opened this session. */
-    byte[] instance;
     /** Loop only: the outbox is in the loop's list of blocked outboxes. */
     boolean listedBlocked;
 
     Outbox(Identity identity) {
         this.identity = identity;
+    }
+
+    /** Loop only: the current session's number, or 0. */
+    long sessionNumber() {
+        Session s = session;
+        return s == null ? 0 : s.number();
+    }
+
+    /** Loop only: {@code next} is current from now on; messages bound to another session will be dropped as stale. */
+    void begin(Session next) {
+        session = next;
+        dataTag = next.speaksProtocol() ? Command.data(next.number()).encode() : null;
+    }
+
+    /** The session a message sent now is bound to: {@code target}'s, else the current one for a protocol client, else none. */
+    long bind(Session target) {
+        if (target != null) {
+            return target.number();
+        }
+        Session s = session;
+        return s != null && s.speaksProtocol() ? s.number() : 0;
     }
 
     boolean reserve(long size, int maxCount, long maxBytes) {

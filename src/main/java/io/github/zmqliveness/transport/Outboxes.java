@@ -2,6 +2,7 @@ package io.github.zmqliveness.transport;
 
 import io.github.zmqliveness.Identity;
 import io.github.zmqliveness.SendResult;
+import io.github.zmqliveness.Session;
 
 import java.util.ArrayDeque;
 import java.util.Map;
@@ -22,6 +23,9 @@ final class Outboxes {
      */
     interface Writer {
         boolean write(Outbox ob, byte[][] frames, long bytes);
+
+        /** Writes one protocol command to {@code ob}'s peer; false if the pipe is full. */
+        boolean writeControl(Outbox ob, byte[] command);
     }
 
     private static final long BLOCKED_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
@@ -55,9 +59,16 @@ final class Outboxes {
 
     // ------------------------------------------------------------------ any thread
 
-    /** Queues a message of {@code size} bytes for {@code identity}; {@code ttlNanos} 0 means the default. */
-    SendResult offer(Identity identity, byte[][] frames, long size, long ttlNanos, boolean onLoopThread) {
+    /**
+     * Queues a message of {@code size} bytes for {@code identity}, or for {@code target} only if it is not null;
+     * {@code ttlNanos} 0 means the default.
+     */
+    SendResult offer(Identity identity, Session target, byte[][] frames, long size, long ttlNanos, boolean onLoopThread) {
         Outbox ob = byIdentity.get(identity);
+        if (target != null && (ob == null || ob.sessionNumber() != target.number())) {
+            counters.inc(Counter.REFUSED_STALE_SESSION);
+            return SendResult.STALE_SESSION;
+        }
         if (ob == null) {
             if (quarantined.containsKey(identity)) {
                 counters.inc(Counter.DROPPED_QUARANTINED);
@@ -72,19 +83,21 @@ final class Outboxes {
         }
         long ttl = ttlNanos > 0 ? ttlNanos : defaultTtlNanos;
         long expiresAt = ttl == Long.MAX_VALUE ? Long.MAX_VALUE : System.nanoTime() + ttl;
+        long bound = ob.bind(target);
         // On the loop thread (a MessageHandler's reply, say), a message for an outbox with nothing
         // waiting is written at once instead of queued: the same order, less work.
         Writer writer = onLoopThread ? direct : null;
-        if (writer != null && !ob.parked && !ob.closed && ob.head == null && !ob.scheduled.get() && ob.queue.isEmpty()) {
+        if (writer != null && !ob.parked && !ob.closed && ob.head == null && ob.controls.isEmpty() && !ob.scheduled.get()
+                && ob.queue.isEmpty()) {
             loopCounters.inc(Counter.MESSAGES_ACCEPTED);
             if (!writer.write(ob, frames, size)) {
                 // the pipe is full: it waits first in line, retried with the blocked
-                ob.head = new Outbox.Out(frames, size, expiresAt);
+                ob.head = new Outbox.Out(frames, size, expiresAt, bound);
                 listBlocked(ob);
             }
             return SendResult.QUEUED;
         }
-        Outbox.Out out = new Outbox.Out(frames, size, expiresAt);
+        Outbox.Out out = new Outbox.Out(frames, size, expiresAt, bound);
         ob.queue.offer(out);
         if (ob.closed && ob.queue.remove(out)) {
             // the loop closed it meanwhile and will not see this message: take it back
@@ -126,20 +139,38 @@ final class Outboxes {
         return ob;
     }
 
-    /** The peer is gone for good: refuse further sends and drop what is queued (counted). */
-    void close(Identity identity) {
+    /** The peer is gone for good: refuse further sends and drop what is queued, counted under {@code reason}. */
+    Outbox close(Identity identity, Counter reason) {
         Outbox ob = byIdentity.remove(identity);
         if (ob == null) {
-            return;
+            return null;
         }
         ob.closed = true;
+        ob.controls.clear();
         unlistBlocked(ob);
-        drop(ob, Counter.DROPPED_PEER_GONE);
+        drop(ob, reason);
+        return ob;
     }
 
     void closeAll() {
         for (Identity id : byIdentity.keySet()) {
-            close(id);
+            close(id, Counter.DROPPED_ON_CLOSE);
+        }
+    }
+
+    /** Every outbox (loop thread; for closing). */
+    Iterable<Outbox> all() {
+        return byIdentity.values();
+    }
+
+    /**
+     * Queues a protocol command for {@code ob}'s peer, to be written before any data and retried while the pipe is
+     * full (a WELCOME lost to a full pipe would leave a new client unserved).
+     */
+    void control(Outbox ob, byte[] command) {
+        ob.controls.add(command);
+        if (ob.scheduled.compareAndSet(false, true)) {
+            ready.add(ob);
         }
     }
 
@@ -159,9 +190,9 @@ final class Outboxes {
         loopCounters.add(reason, dropped);
     }
 
-    void quarantine(Identity identity) {
+    Outbox quarantine(Identity identity) {
         quarantined.put(identity, Boolean.TRUE);
-        close(identity);
+        return close(identity, Counter.DROPPED_CONFLICT);
     }
 
     void endQuarantine(Identity identity) {
@@ -191,14 +222,21 @@ final class Outboxes {
         }
     }
 
-    void expireParked(long now) {
+    /** Closes the parked outboxes whose window has passed and hands each to {@code expired}. */
+    void expireParked(long now, java.util.function.Consumer<Outbox> expired) {
         while (!parked.isEmpty() && (long) parked.peekFirst()[1] <= now) {
             Object[] entry = parked.pollFirst();
             Outbox ob = (Outbox) entry[0];
             if (ob.parked && ob.parkedUntil == (long) entry[1] && byIdentity.get(ob.identity) == ob) {
-                close(ob.identity);
+                close(ob.identity, Counter.DROPPED_RESUME_EXPIRED);
+                expired.accept(ob);
             }
         }
+    }
+
+    /** When the earliest parked session's window ends, or {@code Long.MAX_VALUE}. */
+    long nextParkedExpiry() {
+        return parked.isEmpty() ? Long.MAX_VALUE : (long) parked.peekFirst()[1];
     }
 
     /** True while the loop must come back soon: messages ready, or pipes to retry. */
@@ -237,7 +275,15 @@ final class Outboxes {
         if (ob.parked) {
             return 0; // held until the session resumes or the window ends
         }
+        while (!ob.controls.isEmpty()) {
+            if (!writer.writeControl(ob, ob.controls.peekFirst())) {
+                listBlocked(ob);
+                return 0;
+            }
+            ob.controls.pollFirst();
+        }
         int written = 0;
+        long current = ob.sessionNumber();
         Outbox.Out o = ob.head;
         ob.head = null;
         if (o == null) {
@@ -247,6 +293,11 @@ final class Outboxes {
             if (o.expiresAt <= now) {
                 ob.release(o);
                 loopCounters.inc(Counter.DROPPED_EXPIRED);
+                continue;
+            }
+            if (o.session != 0 && o.session != current) {
+                ob.release(o); // sent to a session that has ended since: never written to its successor
+                loopCounters.inc(Counter.DROPPED_STALE_SESSION);
                 continue;
             }
             if (!writer.write(ob, o.frames, o.bytes)) {

@@ -7,6 +7,7 @@ import io.github.zmqliveness.PeerEvent;
 import io.github.zmqliveness.PeerSnapshot;
 import io.github.zmqliveness.PeerState;
 import io.github.zmqliveness.SendResult;
+import io.github.zmqliveness.Session;
 import io.github.zmqliveness.liveness.LivenessRules;
 import io.github.zmqliveness.liveness.PeerRecord;
 import io.github.zmqliveness.liveness.PeerTable;
@@ -59,17 +60,21 @@ public final class RouterLoop {
     private static final Logger log = LoggerFactory.getLogger("io.github.zmqliveness.LivenessRouter");
     private static final int RECEIVE_BATCH = 4096;
     private static final long MAX_POLL_MILLIS = 500;
+    /** The metadata property under which JeroMQ gives each message the router's own {@code ip:port} of its connection. */
+    private static final String SELF_ADDRESS = "X-Self-Address";
 
     /** A connection event from JeroMQ's I/O thread. */
     private static final class TransportEvent {
         final boolean accepted;
         final SocketChannel channel;
         final String address;
+        final String key;
 
-        TransportEvent(boolean accepted, SocketChannel channel, String address) {
+        TransportEvent(boolean accepted, SocketChannel channel, String address, String key) {
             this.accepted = accepted;
             this.channel = channel;
             this.address = address;
+            this.key = key;
         }
     }
 
@@ -91,6 +96,7 @@ public final class RouterLoop {
     private final ConcurrentLinkedQueue<TransportEvent> transportEvents = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final Outboxes outboxes;
+    private final Sessions sessions;
     private final BlockingQueue<Message> inbound;
     private final CountDownLatch started = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -108,7 +114,17 @@ public final class RouterLoop {
     private final Connections connections;
     /** DISCONNECTED events taken, waiting until the messages their connections pushed before dying are read. */
     private final List<TransportEvent> pendingDisconnects = new ArrayList<>();
-    private final Outboxes.Writer writer = this::write;
+    private final Outboxes.Writer writer = new Outboxes.Writer() {
+        @Override
+        public boolean write(Outbox ob, byte[][] frames, long bytes) {
+            return RouterLoop.this.write(ob, frames, bytes);
+        }
+
+        @Override
+        public boolean writeControl(Outbox ob, byte[] command) {
+            return RouterLoop.this.writeControl(ob, command);
+        }
+    };
     private final List<byte[]> frameBuffer = new ArrayList<>();
     /**
      * What ZeroMQ hands us as {@code [identity, marker]} when an identified connection dies
@@ -140,6 +156,7 @@ public final class RouterLoop {
         long ttlNanos = config.messageTtl == null ? Long.MAX_VALUE : config.messageTtl.toNanos();
         this.outboxes = new Outboxes(counters, config.maxQueuedMessages, config.maxQueuedBytes, ttlNanos, waker::wake);
         this.outboxes.writeDirectlyWith(writer);
+        this.sessions = new Sessions(outboxes, loopCounters, events);
         this.admissions = config.maxJoinsPerSecond > 0
                 ? new TokenBucket(config.maxJoinsPerSecond, Math.max(1, config.maxJoinsPerSecond)) : null;
         this.inbound = config.handler == null ? new ArrayBlockingQueue<>(config.receiveQueueCapacity) : null;
@@ -202,7 +219,8 @@ public final class RouterLoop {
 
     // ------------------------------------------------------------------ API for other threads
 
-    public SendResult send(Identity identity, byte[][] frames, Duration ttl) {
+    /** Queues a message for {@code identity}, or for {@code session} only if that is not null (see {@link Outboxes#offer}). */
+    public SendResult send(Identity identity, Session session, byte[][] frames, Duration ttl) {
         if (!running) {
             return SendResult.CLOSED;
         }
@@ -211,7 +229,7 @@ public final class RouterLoop {
             counters.inc(Counter.DROPPED_TOO_LARGE);
             return SendResult.TOO_LARGE;
         }
-        return outboxes.offer(identity, frames, size, ttl == null ? 0 : ttl.toNanos(), isLoopThread());
+        return outboxes.offer(identity, session, frames, size, ttl == null ? 0 : ttl.toNanos(), isLoopThread());
     }
 
     /** Runs {@code task} on the loop and waits (bounded) for its result. */
@@ -373,7 +391,7 @@ public final class RouterLoop {
             table.onTick(now, tickSink);
         }
         connections.tick(now);
-        outboxes.expireParked(now);
+        sessions.expire(now);
         int peers = table.size();
         if (peers != peerCount) {
             peerCount = peers; // a volatile write costs a fence: only when it changed
@@ -424,6 +442,7 @@ public final class RouterLoop {
             socket.setTCPKeepAliveCount(3);
         }
         base.setSocketOpt(zmq.ZMQ.ZMQ_DISCONNECT_MSG, disconnectMarker);
+        base.setSocketOpt(zmq.ZMQ.ZMQ_SELFADDR_PROPERTY_NAME, SELF_ADDRESS);
         base.setEventHook(this::onTransportEvent, ZMQ.EVENT_ACCEPTED | ZMQ.EVENT_DISCONNECTED);
         List<String> bound = new ArrayList<>();
         for (String endpoint : config.endpoints) {
@@ -463,7 +482,7 @@ public final class RouterLoop {
             // and came back all at once (StormBenchmark).
             context.setLinger((int) Math.min(CLOSE_LINGER_MILLIS, config.closeTimeout.toMillis() / 2));
         }
-        outboxes.closeAll();
+        sessions.closeAll();
         peerCount = 0;
         releaseQuietly();
         log.info("router closed after {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - now));
@@ -503,9 +522,10 @@ public final class RouterLoop {
         }
         SocketChannel ch = (SocketChannel) event.arg;
         if (event.event == ZMQ.EVENT_ACCEPTED) {
-            transportEvents.add(new TransportEvent(true, ch, addressOf(ch)));
+            String address = addressOf(ch);
+            transportEvents.add(new TransportEvent(true, ch, address, Connections.key(address, localAddressOf(ch))));
         } else {
-            transportEvents.add(new TransportEvent(false, ch, null));
+            transportEvents.add(new TransportEvent(false, ch, null, null));
         }
         waker.wake();
     }
@@ -524,12 +544,26 @@ public final class RouterLoop {
         return null;
     }
 
+    /** Formats a channel's local address as JeroMQ formats the self-address metadata, or null. */
+    static String localAddressOf(SocketChannel ch) {
+        try {
+            SocketAddress sa = ch.getLocalAddress();
+            if (sa instanceof InetSocketAddress) {
+                InetSocketAddress isa = (InetSocketAddress) sa;
+                return isa.getAddress().getHostAddress() + ":" + isa.getPort();
+            }
+        } catch (IOException e) {
+            // closed before we looked
+        }
+        return null;
+    }
+
     /** Applies ACCEPTED events now; keeps DISCONNECTED events to apply once the socket is drained. */
     private void takeTransportEvents() {
         TransportEvent e;
         while ((e = transportEvents.poll()) != null) {
             if (e.accepted) {
-                connections.accepted(e.channel, e.address, System.nanoTime()); // read here: most turns have no event
+                connections.accepted(e.channel, e.address, e.key, System.nanoTime()); // read here: most turns have no event
             } else {
                 pendingDisconnects.add(e);
             }
@@ -542,7 +576,11 @@ public final class RouterLoop {
             return; // unknown, shut by us (already out of the table), or never identified
         }
         PeerRecord r = table.get(conn.identity);
-        if (r != null && r.state() != PeerState.QUARANTINED && conn.address != null && conn.address.equals(r.address())) {
+        // Only if the identity is still on this very connection: when the kernel has reused the key for a newer
+        // connection (the same ports), that one is at the key now and this late DISCONNECTED is not about it.
+        Conn atKey = connections.at(conn.key);
+        if (r != null && r.state() != PeerState.QUARANTINED && conn.key != null && conn.key.equals(r.address())
+                && (atKey == null || atKey == conn)) {
             evictPeer(r, EvictReason.TRANSPORT_LOST, false, System.nanoTime());
         }
     }
@@ -578,16 +616,16 @@ public final class RouterLoop {
             }
             frameBuffer.clear();
             Msg last = first;
-            String address = null;
+            String key = null;
             while (last.hasMore()) {
                 last = base.recv(0);
                 if (last == null) {
                     break;
                 }
-                if (address == null) {
+                if (key == null) {
                     Metadata md = last.getMetadata();
                     if (md != null) {
-                        address = md.get(Metadata.PEER_ADDRESS);
+                        key = Connections.key(md.get(Metadata.PEER_ADDRESS), md.get(SELF_ADDRESS));
                     }
                 }
                 frameBuffer.add(last.data());
@@ -602,7 +640,7 @@ public final class RouterLoop {
             loopCounters.inc(Counter.MESSAGES_RECEIVED);
             // Immutable, so Message keeps it as it is; List.of(one) is a single small object.
             List<byte[]> frames = frameBuffer.size() == 1 ? List.of(frameBuffer.get(0)) : List.copyOf(frameBuffer);
-            onMessage(first.data(), address, frames);
+            onMessage(first.data(), key, frames);
         }
         return false;
     }
@@ -637,60 +675,115 @@ public final class RouterLoop {
         return marker;
     }
 
-    private void onMessage(byte[] routingId, String address, List<byte[]> frames) {
+    private void onMessage(byte[] routingId, String key, List<byte[]> frames) {
         long now = System.nanoTime();
-        Conn conn = connections.at(address);
+        Conn conn = connections.at(key);
         Identity identity = identityOf(routingId, conn);
         if (identity.isGenerated() && conn != null && conn.identity != null && !conn.identity.equals(identity)) {
-            // Left in a pipe that ROUTER_HANDOVER renamed: it came from conn.identity's old connection.
+            // Left in a pipe that ROUTER_HANDOVER renamed: it came from conn.identity's old connection, and belongs to
+            // the session that connection carried. It is read like any message of that connection.
             loopCounters.inc(Counter.HANDOVER_LEFTOVERS);
-            deliver(conn.identity, frames, address);
+            onLeftover(conn, frames, now);
             return;
         }
         if (conn != null && conn.shutting) {
-            loopCounters.inc(Counter.RECEIVED_AFTER_EVICTION);
+            if (conn.replaced) {
+                onLeftover(conn, frames, now);
+            } else {
+                loopCounters.inc(Counter.RECEIVED_AFTER_EVICTION);
+            }
             return;
         }
         if (identity.isGenerated()) {
             loopCounters.inc(Counter.RECEIVED_ANONYMOUS);
             badInput.warn("anonymous", now, "peer at {} has routing id {}, which starts with the reserved byte 0x00 (it set "
                     + "none, so ZeroMQ made one up, or it chose a reserved one): it is served, but cannot be recognised when it "
-                    + "reconnects; set a ZMQ_ROUTING_ID that does not start with 0x00 on the DEALER", address, identity);
+                    + "reconnects; set a ZMQ_ROUTING_ID that does not start with 0x00 on the DEALER", Connections.peerOf(key), identity);
         }
         byte[] head = frames.get(0);
         boolean hello = Command.isHello(head);
         PeerRecord known = table.get(identity); // the one lookup of this message: passed on, not repeated
         if (!hello && known != null && known.heartbeating() && known.state() != PeerState.QUARANTINED
-                && Command.looksLikeCommand(head) && (address == null || address.equals(known.address()))) {
-            onCommand(known, head, frames, address, now);
+                && Command.looksLikeCommand(head) && (key == null || key.equals(known.address()))) {
+            bindSession(conn, identity);
+            onCommand(known, head, frames, key, now);
             return;
         }
         if (hello && !admit(identity, known, conn, now)) {
             return;
         }
         Command helloCommand = hello ? decodeHello(head) : null; // decoded once, for the conflict check and onHello
-        PeerRecord r = arrive(identity, known, address, conn, now, hello,
-                known != null && helloCommand != null && sameInstance(identity, helloCommand));
+        PeerRecord r = arrive(identity, known, key, conn, now, hello,
+                known != null && helloCommand != null && sessions.sameInstance(identity, helloCommand));
         if (r == null) {
             return;
         }
         if (hello) {
-            onHello(r, helloCommand, frames, now);
+            onHello(r, helloCommand, frames, conn, now);
             return;
         }
+        Session session = bindSession(conn, identity);
         if (Frames.size(frames) > config.maxMessageSize) {
             loopCounters.inc(Counter.RECEIVED_TOO_LARGE);
             badInput.warn("too-large", now, "dropped a {}-byte message from {} at {}: over the {}-byte limit (maxMessageSize)",
-                    Frames.size(frames), identity, address, config.maxMessageSize);
+                    Frames.size(frames), identity, Connections.peerOf(key), config.maxMessageSize);
             return;
         }
-        deliver(identity, frames, address);
+        deliver(session, frames, key);
     }
 
-    /** True if this HELLO comes from the client instance that last said HELLO with this identity. */
-    private boolean sameInstance(Identity identity, Command hello) {
-        Outbox ob = outboxes.get(identity);
-        return ob != null && ob.instance != null && Arrays.equals(ob.instance, hello.instance());
+    /** The session {@code conn} carries: the identity's current one, recorded on the connection at its first message. */
+    private Session bindSession(Conn conn, Identity identity) {
+        if (conn != null && conn.session != null && conn.identity != null && conn.identity.equals(identity)) {
+            return conn.session;
+        }
+        Session s = sessions.current(identity);
+        if (conn != null) {
+            conn.session = s;
+        }
+        return s;
+    }
+
+    /**
+     * A message from a connection its identity has left (a zombie, or a pipe ROUTER_HANDOVER renamed): the old
+     * session sent it. It goes through the same checks as any message; commands are consumed, data is delivered
+     * under that old session (a reply to it returns STALE_SESSION), and nothing here counts as hearing the identity's
+     * current connection.
+     */
+    private void onLeftover(Conn conn, List<byte[]> frames, long now) {
+        Session session = conn.session;
+        if (session == null) {
+            loopCounters.inc(Counter.RECEIVED_AFTER_EVICTION); // never identified: nothing to attribute it to
+            return;
+        }
+        byte[] head = frames.get(0);
+        if (session.speaksProtocol() && Command.looksLikeCommand(head)) {
+            Command c;
+            try {
+                c = Command.decode(head);
+            } catch (MalformedCommandException e) {
+                loopCounters.inc(Counter.RECEIVED_MALFORMED);
+                badInput.warn("malformed", now, "ignored a malformed command from {}'s old connection {}: {}", session,
+                        conn.address, e.getMessage());
+                return;
+            }
+            if (c.type() != Command.Type.DATA) {
+                loopCounters.inc(Counter.COMMANDS_RECEIVED); // a heartbeat or goodbye of a connection already replaced
+                return;
+            }
+            if (frames.size() < 2) {
+                loopCounters.inc(Counter.RECEIVED_MALFORMED);
+                return;
+            }
+            frames = frames.subList(1, frames.size());
+        }
+        if (Frames.size(frames) > config.maxMessageSize) {
+            loopCounters.inc(Counter.RECEIVED_TOO_LARGE);
+            badInput.warn("too-large", now, "dropped a {}-byte message from {}'s old connection: over the {}-byte limit",
+                    Frames.size(frames), session, config.maxMessageSize);
+            return;
+        }
+        deliver(session, frames, conn.key);
     }
 
     private static Command decodeHello(byte[] frame) {
@@ -729,31 +822,25 @@ public final class RouterLoop {
 
     /**
      * HELLO: the peer speaks our protocol from now on. Its session resumes (what was parked for it
-     * is delivered, in order) only if it is the same client instance and asks to; otherwise
-     * nothing meant for an earlier session is ever delivered to it.
+     * is delivered after WELCOME, in order) only if it is the same client instance and asks to;
+     * otherwise a new session begins and nothing meant for an earlier one is ever written. WELCOME
+     * goes first in the identity's queue and waits for room in a full pipe rather than being lost.
      */
-    private void onHello(PeerRecord r, Command hello, List<byte[]> frames, long now) {
+    private void onHello(PeerRecord r, Command hello, List<byte[]> frames, Conn conn, long now) {
         Identity identity = r.identity();
         loopCounters.inc(Counter.HELLOS_RECEIVED);
-        Outbox ob = outboxes.get(identity);
-        boolean resumed = false;
-        if (ob != null) {
-            byte[] instance = hello.instance();
-            resumed = ob.instance != null && Arrays.equals(ob.instance, instance) && (hello.flags() & Command.FLAG_RESUME) != 0;
-            if (!resumed) {
-                outboxes.drop(ob, Counter.DROPPED_STALE_SESSION);
-            } else {
-                loopCounters.inc(Counter.SESSIONS_RESUMED);
-            }
-            ob.instance = instance;
-            ob.protocolPeer = true;
+        loopCounters.inc(Counter.COMMANDS_RECEIVED);
+        Session previous = sessions.current(identity);
+        Session session = sessions.hello(identity, hello, r.address());
+        if (conn != null) {
+            conn.session = session;
         }
-        long session = table.startHeartbeating(r, now);
-        sendControl(identity, Command.welcome(session, (int) Math.min(Integer.MAX_VALUE, config.heartbeatInterval.toMillis()),
-                Math.min(255, config.liveness), resumed ? Command.FLAG_RESUMED : 0).encode());
-        if (ob != null) {
-            outboxes.unpark(ob); // WELCOME is on the wire first; what was parked follows in order
-        }
+        table.startHeartbeating(r, now);
+        boolean resumed = session == previous;
+        outboxes.control(outboxes.get(identity), Command.welcome(session.number(),
+                (int) Math.min(Integer.MAX_VALUE, config.heartbeatInterval.toMillis()), Math.min(255, config.liveness),
+                resumed ? Command.FLAG_RESUMED : 0).encode());
+        sessions.release(identity); // what a resumed session held follows WELCOME, in order
         if (frames.size() > 1) {
             badInput.warn("hello-extra", now, "HELLO from {} carried {} extra frames; ignored", identity, frames.size() - 1);
         }
@@ -761,36 +848,33 @@ public final class RouterLoop {
 
     /**
      * The table's verdict on an arrival, with its side effects; null if the message must be refused.
-     * {@code known} is the identity's record, or null if it is not in the table.
+     * {@code known} is the identity's record, or null if it is not in the table. A plain DEALER's
+     * new connection begins a new session here; a HELLO's session is decided by {@link #onHello}.
      */
-    private PeerRecord arrive(Identity identity, PeerRecord known, String address, Conn conn, long now, boolean hello,
+    private PeerRecord arrive(Identity identity, PeerRecord known, String key, Conn conn, long now, boolean hello,
             boolean sameClient) {
         PeerRecord r = known;
         PeerTable.Arrival arrival;
         if (r == null) {
-            r = table.join(identity, address, now);
+            r = table.join(identity, key, now);
             arrival = PeerTable.Arrival.JOINED;
         } else {
-            arrival = table.onMessage(r, address, now, sameClient);
+            arrival = table.onMessage(r, key, now, sameClient);
         }
         if (conn != null) {
+            if (conn.identity != null && !conn.identity.equals(identity)) {
+                conn.session = null; // a connection that changed routing id (it cannot in ZMTP, but be safe)
+            }
             conn.identity = identity;
         }
         switch (arrival) {
             case JOINED: {
                 loopCounters.inc(Counter.JOINS);
-                Outbox parked = outboxes.get(identity);
-                if (parked != null && parked.parked) {
-                    // Its session waits for it: HELLO decides whether to resume; anything else starts clean.
-                    if (!hello) {
-                        outboxes.drop(parked, Counter.DROPPED_STALE_SESSION);
-                        parked.instance = null;
-                        outboxes.unpark(parked);
-                    }
-                } else {
-                    outboxes.open(identity);
-                }
+                sessions.joined(identity);
                 publish(PeerEvent.Type.JOINED, r, null, null);
+                if (!hello) {
+                    beginPlain(identity, key, conn);
+                }
                 return r;
             }
             case HEARD:
@@ -798,11 +882,10 @@ public final class RouterLoop {
             case TOOK_OVER:
                 loopCounters.inc(Counter.TAKEOVERS);
                 shutZombie(r.previousAddress(), now);
-                Outbox ob = outboxes.get(identity);
-                if (ob != null) {
-                    ob.protocolPeer = false; // until this connection says HELLO
-                }
                 publish(PeerEvent.Type.TOOK_OVER, r, r.previousAddress(), null);
+                if (!hello) {
+                    beginPlain(identity, key, conn);
+                }
                 return r;
             case CONFLICT:
                 loopCounters.inc(Counter.CONFLICTS);
@@ -811,8 +894,8 @@ public final class RouterLoop {
                 loopCounters.inc(Counter.EVICTED_CONFLICT);
                 log.warn("identity {} was taken over {} times within {} (latest from {}, before that {}): two live clients "
                         + "share it; quarantined for {}. Give each client its own routing id.", identity, config.conflictThreshold,
-                        config.conflictWindow, address, r.previousAddress(), config.quarantine);
-                outboxes.quarantine(identity);
+                        config.conflictWindow, Connections.peerOf(key), Connections.peerOf(r.previousAddress()), config.quarantine);
+                sessions.quarantine(identity, key);
                 shutZombie(r.previousAddress(), now);
                 refuse(identity, conn, now, hello);
                 publish(PeerEvent.Type.CONFLICT, r, r.previousAddress(), null);
@@ -827,6 +910,13 @@ public final class RouterLoop {
         }
     }
 
+    private void beginPlain(Identity identity, String key, Conn conn) {
+        Session s = sessions.beginPlain(identity, key);
+        if (conn != null) {
+            conn.session = s;
+        }
+    }
+
     /** Turns a quarantined identity's connection away: a DISCONNECT for protocol clients, then shut. */
     private void refuse(Identity identity, Conn conn, long now, boolean hello) {
         if (hello) {
@@ -838,25 +928,28 @@ public final class RouterLoop {
         }
     }
 
-    private void onCommand(PeerRecord r, byte[] head, List<byte[]> frames, String address, long now) {
+    private void onCommand(PeerRecord r, byte[] head, List<byte[]> frames, String key, long now) {
         Command c;
         try {
             c = Command.decode(head);
         } catch (MalformedCommandException e) {
-            table.onMessage(r, address, now); // still proof of life
+            table.onMessage(r, key, now); // still proof of life
             loopCounters.inc(Counter.RECEIVED_MALFORMED);
-            badInput.warn("malformed", now, "ignored a malformed command from {} at {}: {}", r.identity(), address, e.getMessage());
+            badInput.warn("malformed", now, "ignored a malformed command from {} at {}: {}", r.identity(), Connections.peerOf(key),
+                    e.getMessage());
             return;
         }
-        table.onMessage(r, address, now);
+        table.onMessage(r, key, now);
         switch (c.type()) {
             case HEARTBEAT:
                 loopCounters.inc(Counter.HEARTBEATS_RECEIVED);
+                loopCounters.inc(Counter.COMMANDS_RECEIVED);
                 sendControl(r.identity(), Command.heartbeatFrame());
                 break;
             case BYE:
+                loopCounters.inc(Counter.COMMANDS_RECEIVED);
                 table.remove(r);
-                outboxes.close(r.identity());
+                sessions.end(r.identity(), key, EvictReason.BYE, Counter.DROPPED_PEER_GONE);
                 loopCounters.inc(Counter.LEFT);
                 publish(PeerEvent.Type.LEFT, r, null, EvictReason.BYE);
                 break;
@@ -866,7 +959,14 @@ public final class RouterLoop {
                     badInput.warn("malformed", now, "ignored a DATA command without payload from {}", r.identity());
                     break;
                 }
-                deliver(r.identity(), frames.subList(1, frames.size()), address);
+                List<byte[]> payload = frames.subList(1, frames.size());
+                if (Frames.size(payload) > config.maxMessageSize) {
+                    loopCounters.inc(Counter.RECEIVED_TOO_LARGE);
+                    badInput.warn("too-large", now, "dropped a {}-byte message from {}: over the {}-byte limit (maxMessageSize)",
+                            Frames.size(payload), r.identity(), config.maxMessageSize);
+                    break;
+                }
+                deliver(sessions.current(r.identity()), payload, key);
                 break;
             default:
                 loopCounters.inc(Counter.RECEIVED_MALFORMED);
@@ -874,13 +974,14 @@ public final class RouterLoop {
         }
     }
 
-    private void deliver(Identity identity, List<byte[]> frames, String address) {
-        Message m = new Message(identity, frames, address);
+    private void deliver(Session session, List<byte[]> frames, String key) {
+        Message m = new Message(session, frames, Connections.peerOf(key));
         loopCounters.inc(Counter.MESSAGES_DELIVERED);
         if (config.handler != null) {
             try {
                 config.handler.onMessage(m);
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | LinkageError | AssertionError | StackOverflowError e) {
+                // An Error from application code is contained like an exception: the router and its peers go on.
                 loopCounters.inc(Counter.HANDLER_ERRORS);
                 badInput.warn("handler", System.nanoTime(), "message handler threw on {}: {}", m, e.toString());
             }
@@ -915,9 +1016,9 @@ public final class RouterLoop {
         table.remove(r);
         boolean lostTouch = reason == EvictReason.TRANSPORT_LOST || reason == EvictReason.HEARTBEAT_TIMEOUT;
         if (lostTouch && r.heartbeating() && !config.resumeWindow.isZero()) {
-            outboxes.park(r.identity(), now + config.resumeWindow.toNanos());
+            sessions.park(r.identity(), now + config.resumeWindow.toNanos()); // the session waits for its client
         } else {
-            outboxes.close(r.identity());
+            sessions.end(r.identity(), r.address(), reason, Counter.DROPPED_PEER_GONE);
         }
         loopCounters.inc(Counter.EVICTIONS);
         switch (reason) {
@@ -930,7 +1031,7 @@ public final class RouterLoop {
             Conn conn = connections.at(r.address());
             if (conn == null) {
                 log.warn("evicting {} ({}): no connection is known for address {}; the transport heartbeat will reap it",
-                        r.identity(), reason, r.address());
+                        r.identity(), reason, Connections.peerOf(r.address()));
             } else if (!conn.shutting) {
                 conn.eviction = true;
                 if (r.heartbeating()) {
@@ -953,15 +1054,19 @@ public final class RouterLoop {
         Conn old = connections.at(previousAddress);
         if (old != null && !old.shutting) {
             loopCounters.inc(Counter.ZOMBIES_SHUT);
+            old.replaced = true;
             connections.shutdown(old, now);
         }
     }
 
     // ------------------------------------------------------------------ send
 
-    /** Writes one message; false if the peer's pipe is full (EAGAIN) and it must wait. */
+    /**
+     * Writes one message; false if the peer's pipe is full (EAGAIN) and it must wait. To a protocol client every message
+     * goes after a DATA frame naming its session, so a client can tell what is not for its own life.
+     */
     private boolean write(Outbox ob, byte[][] frames, long bytes) {
-        boolean escape = ob.protocolPeer && Command.looksLikeCommand(frames[0]);
+        byte[] tag = ob.dataTag;
         if (!base.send(new Msg(ob.identity.unsafeBytes()), ZMQ.SNDMORE | ZMQ.DONTWAIT)) {
             if (base.errno() == ZError.EAGAIN) {
                 return false;
@@ -971,8 +1076,8 @@ public final class RouterLoop {
             loopCounters.inc(Counter.DROPPED_PEER_GONE);
             return true;
         }
-        if (escape) {
-            base.send(new Msg(Command.dataFrame()), ZMQ.SNDMORE);
+        if (tag != null) {
+            base.send(new Msg(tag), ZMQ.SNDMORE);
         }
         for (int i = 0; i < frames.length; i++) {
             base.send(new Msg(frames[i]), i < frames.length - 1 ? ZMQ.SNDMORE : 0);
@@ -982,23 +1087,39 @@ public final class RouterLoop {
         return true;
     }
 
-    /** Writes a protocol command at once, bypassing the outbox; a full pipe drops it (commands are idempotent or repeated). */
+    /**
+     * Writes a protocol command at once, bypassing the outbox; a full pipe drops it. Only for commands that are repeated
+     * (HEARTBEAT) or precede a shutdown; WELCOME goes through {@link Outboxes#control}, which never loses it.
+     */
     private void sendControl(Identity identity, byte[] frame) {
         if (base.send(new Msg(identity.unsafeBytes()), ZMQ.SNDMORE | ZMQ.DONTWAIT)) {
             base.send(new Msg(frame), 0);
         }
     }
 
+    /** A queued command (see {@link Outboxes#control}); false if the pipe is full. */
+    private boolean writeControl(Outbox ob, byte[] frame) {
+        if (!base.send(new Msg(ob.identity.unsafeBytes()), ZMQ.SNDMORE | ZMQ.DONTWAIT)) {
+            // EAGAIN: retried; EHOSTUNREACH: the connection is gone and the command with it
+            return base.errno() != ZError.EAGAIN;
+        }
+        base.send(new Msg(frame), 0);
+        return true;
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private void publish(PeerEvent.Type type, PeerRecord r, String previousAddress, EvictReason reason) {
-        events.publish(new PeerEvent(type, r.identity(), r.address(), previousAddress, reason, Instant.now()));
+        events.publish(new PeerEvent(type, r.identity(), sessions.current(r.identity()), Connections.peerOf(r.address()),
+                Connections.peerOf(previousAddress), reason, Instant.now()));
     }
 
     private PeerSnapshot toSnapshot(PeerRecord r) {
         Outbox ob = outboxes.get(r.identity());
-        return new PeerSnapshot(r.identity(), r.state(), r.address(), wall(r.connectedSince()), wall(r.lastHeard()),
-                r.takeovers(), r.heartbeating(), r.session(), ob == null ? 0 : ob.count.get(), ob == null ? 0 : ob.bytes.get());
+        Session s = ob == null ? null : ob.session;
+        return new PeerSnapshot(r.identity(), r.state(), Connections.peerOf(r.address()), wall(r.connectedSince()),
+                wall(r.lastHeard()), r.takeovers(), r.heartbeating(), s == null ? 0 : s.number(), ob == null ? 0 : ob.count.get(),
+                ob == null ? 0 : ob.bytes.get());
     }
 
     private Instant wall(long nanos) {
