@@ -137,7 +137,9 @@ class NetworkNamespaceTest {
             assertEquals(PeerState.ALIVE, router.peer(id).orElseThrow().state());
             assertEquals(1, events.count(PeerEvent.Type.EVICTED, id));
         });
-        assertEquals(List.of(PeerEvent.Type.JOINED, PeerEvent.Type.EVICTED, PeerEvent.Type.JOINED), types(id));
+        // A plain DEALER has one session per connection: the old one ended with the eviction, the rejoin began another.
+        assertEquals(List.of(PeerEvent.Type.JOINED, PeerEvent.Type.SESSION_STARTED, PeerEvent.Type.EVICTED, PeerEvent.Type.SESSION_ENDED,
+                PeerEvent.Type.JOINED, PeerEvent.Type.SESSION_STARTED), types(id));
     }
 
     /**
@@ -182,8 +184,15 @@ class NetworkNamespaceTest {
             List<Net.Tcp> all = new ArrayList<>(established(wifiPort));
             all.addAll(established(ltePort));
             assertEquals(1, all.size(), "exactly one router-side connection for the identity: " + all);
-            assertEquals(List.of(PeerEvent.Type.JOINED, PeerEvent.Type.TOOK_OVER), types(id), "a move is one takeover, never a conflict");
+            assertEquals(List.of(PeerEvent.Type.JOINED, PeerEvent.Type.SESSION_STARTED, PeerEvent.Type.TOOK_OVER, PeerEvent.Type.SESSION_ENDED,
+                    PeerEvent.Type.SESSION_STARTED), types(id), "a move is one takeover (and a new session), never a conflict");
         });
+        // The old connection's session ended with the move; a reply computed for it reaches nobody.
+        Session before = events.of(id).stream().filter(e -> e.type() == PeerEvent.Type.SESSION_STARTED).findFirst().orElseThrow().session();
+        Session now = events.of(id).stream().filter(e -> e.type() == PeerEvent.Type.SESSION_STARTED).reduce((a, b) -> b).orElseThrow().session();
+        assertNotEquals(before.number(), now.number());
+        assertEquals(before, events.of(id).stream().filter(e -> e.type() == PeerEvent.Type.SESSION_ENDED).findFirst().orElseThrow().session());
+        assertEquals(SendResult.STALE_SESSION, router.send(before, "for the wifi connection".getBytes()));
         PeerSnapshot row = router.peer(id).orElseThrow();
         assertEquals(took.event.address(), row.address());
         assertEquals(1, row.takeovers());
@@ -229,7 +238,8 @@ class NetworkNamespaceTest {
             List<Net.Tcp> all = new ArrayList<>(established(wifiPort));
             all.addAll(established(ltePort));
             assertEquals(1, all.size(), "exactly one router-side connection for the identity: " + all);
-            assertEquals(List.of(PeerEvent.Type.JOINED, PeerEvent.Type.EVICTED, PeerEvent.Type.JOINED), types(id),
+            assertEquals(List.of(PeerEvent.Type.JOINED, PeerEvent.Type.SESSION_STARTED, PeerEvent.Type.EVICTED, PeerEvent.Type.SESSION_ENDED,
+                    PeerEvent.Type.JOINED, PeerEvent.Type.SESSION_STARTED), types(id),
                     "the old identity was already gone: a fresh join, no takeover, no conflict");
         });
         assertEquals(0, router.stats().takeovers());

@@ -34,10 +34,8 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -111,7 +109,7 @@ public final class ClientLoop {
     private final Counters counters = new Counters();
     private final Map<String, AtomicLong> clientCounters = new LinkedHashMap<>();
     private final RateLimitedLog badInput = new RateLimitedLog(log, 10, TimeUnit.SECONDS);
-    private final ExecutorService events;
+    private final EventDispatcher<ClientEvent> events;
     private final Thread thread;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean running = true;
@@ -147,14 +145,11 @@ public final class ClientLoop {
         this.inbound = new ArrayBlockingQueue<>(settings.receiveQueueCapacity);
         this.watch = new ServerWatch(settings.heartbeatInterval.toNanos(), settings.liveness);
         for (String k : new String[] {"sessions", "reconnects", "heartbeatsSent", "messagesSent", "messagesReceived",
-            "droppedQueueFull", "droppedExpired", "droppedStaleSession", "droppedTooLarge", "droppedReceiveQueueFull", "receivedMalformed", "receivedStale", "commandsReceived", "receivedTotal", "serverSilent", "connectFailed", "connectionLost", "noWelcome", "toldToLeave"}) {
+            "droppedQueueFull", "droppedExpired", "droppedStaleSession", "droppedTooLarge", "droppedReceiveQueueFull", "receivedMalformed", "receivedStale", "commandsReceived", "receivedTotal", "listenerErrors", "serverSilent", "connectFailed", "connectionLost", "noWelcome", "toldToLeave"}) {
             clientCounters.put(k, new AtomicLong());
         }
-        this.events = settings.listener == null ? null : new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-            Thread t = new Thread(r, "zmq-liveness-client-events");
-            t.setDaemon(true);
-            return t;
-        });
+        this.events = new EventDispatcher<>(settings.listener == null ? null : settings.listener::onEvent, "zmq-liveness-client-events",
+                () -> count("listenerErrors"), log);
         this.thread = new Thread(this::run, "zmq-liveness-client");
         this.thread.setDaemon(true);
     }
@@ -238,15 +233,7 @@ public final class ClientLoop {
                 Thread.currentThread().interrupt();
             }
         }
-        if (events != null) {
-            events.shutdown();
-            try {
-                events.awaitTermination(settings.closeTimeout.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            events.shutdownNow();
-        }
+        events.close(settings.closeTimeout);
     }
 
     // ------------------------------------------------------------------ the loop
@@ -454,9 +441,14 @@ public final class ClientLoop {
                 badInput.warn("malformed", now, "client {} ignored a DATA command without payload", settings.identity);
             } else if (state == ClientState.READY && tag == session) {
                 deliver(payload);
-            } else if (state == ClientState.CONNECTING && tag == resuming && resuming != 0
-                    && held.size() < settings.receiveQueueCapacity) {
-                held.add(payload);
+            } else if (state == ClientState.CONNECTING && tag == resuming && resuming != 0) {
+                if (held.size() < settings.receiveQueueCapacity) {
+                    held.add(payload);
+                } else {
+                    count("droppedReceiveQueueFull");
+                    badInput.warn("held-full", now, "client {} dropped a message for the session it is resuming: {} already held"
+                            + " before WELCOME; raise receiveQueueCapacity", settings.identity, held.size());
+                }
             } else {
                 stale();
             }
@@ -708,20 +700,6 @@ public final class ClientLoop {
     }
 
     private void publish(ClientEvent e) {
-        log.debug("client {}: {}", settings.identity, e);
-        if (events == null) {
-            return;
-        }
-        try {
-            events.execute(() -> {
-                try {
-                    settings.listener.onEvent(e);
-                } catch (RuntimeException ex) {
-                    log.warn("client listener threw on {}; later events are still delivered", e, ex);
-                }
-            });
-        } catch (java.util.concurrent.RejectedExecutionException ignored) {
-            // closing
-        }
+        events.publish(e);
     }
 }

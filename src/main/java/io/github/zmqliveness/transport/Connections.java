@@ -59,6 +59,9 @@ final class Connections {
     void accepted(SocketChannel channel, String address, String key, long now) {
         counters.inc(Counter.CONNECTIONS_ACCEPTED);
         Conn conn = new Conn(channel, address, key);
+        if (log.isDebugEnabled()) {
+            log.debug("connection accepted: {}", key);
+        }
         byChannel.put(channel, conn);
         if (byChannel.size() > max) {
             counters.inc(Counter.CONNECTIONS_REFUSED);
@@ -83,6 +86,9 @@ final class Connections {
             return null;
         }
         counters.inc(Counter.CONNECTIONS_CLOSED);
+        if (log.isDebugEnabled()) {
+            log.debug("connection closed: {}{}", conn.key, conn.shutting ? " (shut by the router)" : "");
+        }
         if (conn.key != null) {
             byAddress.remove(conn.key, conn);
         }
@@ -106,6 +112,9 @@ final class Connections {
 
     /** Half-closes the connection's input now; DISCONNECTED confirms it, or a warning says it did not come. */
     void shutdown(Conn conn, long now) {
+        if (log.isDebugEnabled()) {
+            log.debug("shutting connection {}", conn.key);
+        }
         conn.shutting = true;
         conn.shutdownAt = now;
         if (conn.shutdownInput()) {

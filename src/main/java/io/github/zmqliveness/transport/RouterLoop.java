@@ -84,7 +84,7 @@ public final class RouterLoop {
     /** How the loop thread counts: no atomic read-modify-write. Other threads use {@link #counters}. */
     private final Counters.Owner loopCounters = counters.owner();
     private final RateLimitedLog badInput = new RateLimitedLog(log, 10, TimeUnit.SECONDS);
-    private final EventDispatcher events;
+    private final EventDispatcher<PeerEvent> events;
     private final Waker waker = new Waker();
     private final long intervalNanos;
     private final long evictionGraceNanos;
@@ -148,7 +148,8 @@ public final class RouterLoop {
         this.config = config;
         this.table = new PeerTable(new LivenessRules(config.heartbeatInterval, config.liveness, config.conflictThreshold,
                 config.conflictWindow, config.quarantine));
-        this.events = new EventDispatcher(config.listener, counters);
+        this.events = new EventDispatcher<>(config.listener == null ? null : config.listener::onEvent, "zmq-liveness-events",
+                () -> counters.inc(Counter.LISTENER_ERRORS), log);
         this.intervalNanos = config.heartbeatInterval.toNanos();
         this.evictionGraceNanos = Math.min(TimeUnit.MILLISECONDS.toNanos(50), intervalNanos / 4);
         this.confirmTimeoutNanos = Math.max(TimeUnit.SECONDS.toNanos(2), intervalNanos * (config.liveness + 2));
@@ -1014,6 +1015,7 @@ public final class RouterLoop {
 
     private void evictPeer(PeerRecord r, EvictReason reason, boolean shutConnection, long now) {
         table.remove(r);
+        publish(PeerEvent.Type.EVICTED, r, null, reason); // before the session's end: membership first, as on joining
         boolean lostTouch = reason == EvictReason.TRANSPORT_LOST || reason == EvictReason.HEARTBEAT_TIMEOUT;
         if (lostTouch && r.heartbeating() && !config.resumeWindow.isZero()) {
             sessions.park(r.identity(), now + config.resumeWindow.toNanos()); // the session waits for its client
@@ -1046,7 +1048,6 @@ public final class RouterLoop {
         if (log.isDebugEnabled()) {
             log.debug("evicted {} at {}: {}", r.identity(), r.address(), reason);
         }
-        publish(PeerEvent.Type.EVICTED, r, null, reason);
     }
 
     /** Shuts the connection an identity left behind when it moved to a new one. */
