@@ -11,12 +11,12 @@ public final class PeerSnapshot {
     private final Instant lastHeard;
     private final int takeovers;
     private final boolean heartbeating;
-    private final long session;
+    private final Session session;
     private final int queuedMessages;
     private final long queuedBytes;
 
     public PeerSnapshot(Identity identity, PeerState state, String address, Instant connectedSince, Instant lastHeard,
-                        int takeovers, boolean heartbeating, long session, int queuedMessages, long queuedBytes) {
+                        int takeovers, boolean heartbeating, Session session, int queuedMessages, long queuedBytes) {
         this.identity = identity;
         this.state = state;
         this.address = address;
@@ -62,8 +62,12 @@ public final class PeerSnapshot {
         return heartbeating;
     }
 
-    /** The session number the router gave this peer's current join (0 for peers without the protocol). */
-    public long session() {
+    /**
+     * The session on this identity's connection now: its number and, for a protocol client, its instance (a plain
+     * DEALER gets a new session with each connection). Null only in the instant between a connection and its
+     * first message. {@link LivenessRouter#send(Session, byte[]...)} addresses exactly this session.
+     */
+    public Session session() {
         return session;
     }
 
@@ -78,7 +82,7 @@ public final class PeerSnapshot {
 
     @Override
     public String toString() {
-        return identity + " " + state + " @" + address + " heard=" + lastHeard + " takeovers=" + takeovers
-                + " queued=" + queuedMessages;
+        return identity + " " + state + " @" + address + " session=" + (session == null ? "-" : String.valueOf(session.number()))
+                + " heard=" + lastHeard + " takeovers=" + takeovers + " queued=" + queuedMessages;
     }
 }

@@ -86,4 +86,82 @@ class CloseTest {
         assertThrows(IllegalArgumentException.class, () -> DealerClient.builder()
                 .transportHeartbeat(Duration.ofMillis(500), Duration.ofMillis(600)), "the client has the same guard");
     }
+
+    @Test
+    void aQuestionWaitingForABlockedLoopIsAnsweredWhenTheRouterCloses() throws Exception {
+        java.util.concurrent.CountDownLatch inHandler = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").closeTimeout(Duration.ofMillis(500))
+                .handler(m -> {
+                    inHandler.countDown();
+                    try {
+                        release.await(); // the application's handler hangs: the loop cannot answer anyone
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }).build();
+        try (ZContext ctx = Dealers.context()) {
+            Dealers.connect(ctx, "a", router.endpoints().get(0)).send("block");
+            assertEquals(true, inHandler.await(10, java.util.concurrent.TimeUnit.SECONDS));
+            java.util.concurrent.CompletableFuture<java.util.List<PeerSnapshot>> asked =
+                    java.util.concurrent.CompletableFuture.supplyAsync(router::peers);
+            await().pollDelay(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5)).until(() -> !asked.isDone()); // it waits on the loop
+            router.close(); // the loop is still blocked: close gives up on it after its timeout
+            // The waiting question is answered as closed at once, not when its own 10 s bound runs out.
+            assertEquals(java.util.List.of(), asked.get(3, java.util.concurrent.TimeUnit.SECONDS));
+        } finally {
+            release.countDown();
+        }
+    }
+
+    @Test
+    void closingFromAListenerOrAHandlerDoesNotWaitForItself() throws Exception {
+        java.util.concurrent.CompletableFuture<Long> fromListener = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicReference<LivenessRouter> self = new java.util.concurrent.atomic.AtomicReference<>();
+        LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").closeTimeout(Duration.ofSeconds(5))
+                .listener(e -> {
+                    if (e.type() == PeerEvent.Type.JOINED && !fromListener.isDone()) {
+                        long t0 = System.nanoTime();
+                        self.get().close();
+                        fromListener.complete(java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+                    }
+                }).build();
+        self.set(router);
+        java.util.concurrent.CompletableFuture<Long> fromHandler = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicReference<LivenessRouter> other = new java.util.concurrent.atomic.AtomicReference<>();
+        LivenessRouter second = LivenessRouter.builder().bind("tcp://127.0.0.1:*").closeTimeout(Duration.ofSeconds(5))
+                .listener(e -> { }).handler(m -> {
+                    long t0 = System.nanoTime();
+                    other.get().close();
+                    fromHandler.complete(java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+                }).build();
+        other.set(second);
+        java.util.concurrent.CompletableFuture<Long> fromClientListener = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicReference<DealerClient> client = new java.util.concurrent.atomic.AtomicReference<>();
+        try (ZContext ctx = Dealers.context()) {
+            Dealers.connect(ctx, "a", router.endpoints().get(0)).send("hi");
+            Dealers.connect(ctx, "b", second.endpoints().get(0)).send("hi");
+            LivenessRouter server = LivenessRouter.builder().bind("tcp://127.0.0.1:*").build();
+            try (server) {
+                client.set(DealerClient.builder().identity("c").connect(server.endpoints().get(0)).closeTimeout(Duration.ofSeconds(5))
+                        .listener(e -> {
+                            if (e.type() == ClientEvent.Type.CONNECTED && !fromClientListener.isDone()) {
+                                long t0 = System.nanoTime();
+                                while (client.get() == null) {
+                                    Thread.onSpinWait();
+                                }
+                                client.get().close();
+                                fromClientListener.complete(java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+                            }
+                        }).build());
+                // Waiting for its own thread would take the whole close timeout (5 s) each time.
+                assertEquals(true, fromListener.get(20, java.util.concurrent.TimeUnit.SECONDS) < 2_500, "router closed from its listener");
+                assertEquals(true, fromHandler.get(20, java.util.concurrent.TimeUnit.SECONDS) < 2_500, "router closed from its handler");
+                assertEquals(true, fromClientListener.get(20, java.util.concurrent.TimeUnit.SECONDS) < 2_500, "client closed from its listener");
+                assertEquals(SendResult.CLOSED, router.send(Identity.of("a"), "x".getBytes()));
+                assertEquals(SendResult.CLOSED, second.send(Identity.of("b"), "x".getBytes()));
+                await().atMost(Duration.ofSeconds(10)).until(() -> client.get().state() == ClientState.CLOSED);
+            }
+        }
+    }
 }

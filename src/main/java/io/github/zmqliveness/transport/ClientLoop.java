@@ -145,7 +145,7 @@ public final class ClientLoop {
         this.inbound = new ArrayBlockingQueue<>(settings.receiveQueueCapacity);
         this.watch = new ServerWatch(settings.heartbeatInterval.toNanos(), settings.liveness);
         for (String k : new String[] {"sessions", "reconnects", "heartbeatsSent", "messagesSent", "messagesReceived",
-            "droppedQueueFull", "droppedExpired", "droppedStaleSession", "droppedTooLarge", "droppedReceiveQueueFull", "receivedMalformed", "receivedStale", "commandsReceived", "receivedTotal", "listenerErrors", "serverSilent", "connectFailed", "connectionLost", "noWelcome", "toldToLeave"}) {
+            "droppedQueueFull", "droppedExpired", "droppedStaleSession", "droppedTooLarge", "droppedReceiveQueueFull", "droppedOnClose", "receivedMalformed", "receivedStale", "commandsReceived", "receivedTotal", "listenerErrors", "serverSilent", "connectFailed", "connectionLost", "noWelcome", "toldToLeave"}) {
             clientCounters.put(k, new AtomicLong());
         }
         this.events = new EventDispatcher<>(settings.listener == null ? null : settings.listener::onEvent, "zmq-liveness-client-events",
@@ -270,6 +270,10 @@ public final class ClientLoop {
             boolean sayBye = state == ClientState.READY;
             state = ClientState.CLOSED;
             running = false;
+            for (int i = held.size(); i > 0; i--) {
+                count("droppedOnClose"); // held for a resume that WELCOME never confirmed
+            }
+            held.clear();
             if (sayBye && socket != null) {
                 writeNow(Command.bye().encode());
                 context.setLinger(200); // let the goodbye reach the wire
@@ -445,6 +449,7 @@ public final class ClientLoop {
                 if (held.size() < settings.receiveQueueCapacity) {
                     held.add(payload);
                 } else {
+                    count("messagesReceived"); // for this client, and dropped for want of room, as deliver() counts it
                     count("droppedReceiveQueueFull");
                     badInput.warn("held-full", now, "client {} dropped a message for the session it is resuming: {} already held"
                             + " before WELCOME; raise receiveQueueCapacity", settings.identity, held.size());

@@ -94,7 +94,7 @@ public final class RouterLoop {
 
     // shared with other threads
     private final ConcurrentLinkedQueue<TransportEvent> transportEvents = new ConcurrentLinkedQueue<>();
-    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Call<?>> tasks = new ConcurrentLinkedQueue<>();
     private final Outboxes outboxes;
     private final Sessions sessions;
     private final BlockingQueue<Message> inbound;
@@ -172,6 +172,8 @@ public final class RouterLoop {
         thread.start();
         try {
             if (!started.await(30, TimeUnit.SECONDS)) {
+                running = false; // it may still come up: then it stops at once, and leaves nothing behind
+                waker.wake();
                 throw new IllegalStateException("the router loop did not start within 30 s");
             }
         } catch (InterruptedException e) {
@@ -202,6 +204,7 @@ public final class RouterLoop {
     /** Stops the loop, releases the socket and the context, and drains the listener; bounded by the close timeout. */
     public void close() {
         running = false;
+        abandonCalls(); // callers waiting on the loop get their answer now, not when the loop gets round to it
         waker.wake();
         long deadline = System.nanoTime() + config.closeTimeout.toNanos();
         if (thread.isAlive() && !isLoopThread()) {
@@ -233,7 +236,44 @@ public final class RouterLoop {
         return outboxes.offer(identity, session, frames, size, ttl == null ? 0 : ttl.toNanos(), isLoopThread());
     }
 
-    /** Runs {@code task} on the loop and waits (bounded) for its result. */
+    /**
+     * A question for the loop thread from another thread: answered by the loop, or with the closed value as soon as
+     * the router closes (never left waiting for a loop that will not run it).
+     */
+    private final class Call<T> {
+        final Supplier<T> task;
+        final T whenClosed;
+        final CompletableFuture<T> result = new CompletableFuture<>();
+
+        Call(Supplier<T> task, T whenClosed) {
+            this.task = task;
+            this.whenClosed = whenClosed;
+        }
+
+        void run() {
+            try {
+                T answer = task.get();
+                peerCount = table.size(); // what the caller sees next must include what the task changed
+                result.complete(answer);
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        }
+
+        void abandon() {
+            result.complete(whenClosed);
+        }
+    }
+
+    /** Answers every call still waiting with its closed value: the loop has stopped or is stopping. */
+    private void abandonCalls() {
+        Call<?> c;
+        while ((c = tasks.poll()) != null) {
+            c.abandon();
+        }
+    }
+
+    /** Runs {@code task} on the loop and waits (bounded) for its result; {@code whenClosed} once the router closes. */
     public <T> T call(Supplier<T> task, T whenClosed) {
         if (isLoopThread()) {
             return task.get();
@@ -241,19 +281,14 @@ public final class RouterLoop {
         if (!running) {
             return whenClosed;
         }
-        CompletableFuture<T> f = new CompletableFuture<>();
-        tasks.add(() -> {
-            try {
-                T result = task.get();
-                peerCount = table.size(); // what the caller sees next must include what the task changed
-                f.complete(result);
-            } catch (RuntimeException e) {
-                f.completeExceptionally(e);
-            }
-        });
+        Call<T> call = new Call<>(task, whenClosed);
+        tasks.add(call);
+        if (!running) {
+            abandonCalls(); // close() may have drained the queue just before this call joined it
+        }
         waker.wake();
         try {
-            return f.get(Math.max(10, config.closeTimeout.toSeconds() * 2), TimeUnit.SECONDS);
+            return call.result.get(Math.max(10, config.closeTimeout.toSeconds() * 2), TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for the router loop", e);
@@ -329,8 +364,8 @@ public final class RouterLoop {
     private void run() {
         try {
             open();
-        } catch (RuntimeException | IOException e) {
-            startFailure = e instanceof IOException ? new IllegalStateException(e.getMessage(), e) : e;
+        } catch (RuntimeException | IOException | Error e) {
+            startFailure = e instanceof RuntimeException ? e : new IllegalStateException("the router could not open its socket: " + e, e);
             running = false;
             releaseQuietly();
             started.countDown();
@@ -366,6 +401,7 @@ public final class RouterLoop {
             log.error("router loop failed; the router is closed and every peer is disconnected", e);
         } finally {
             running = false;
+            abandonCalls();
             shutdown();
             stopped.countDown();
         }
@@ -374,9 +410,9 @@ public final class RouterLoop {
     /** One turn of the loop; true if it should turn again before polling. */
     private boolean turn() {
         takeTransportEvents();
-        Runnable task;
-        while ((task = tasks.poll()) != null) {
-            task.run();
+        Call<?> call;
+        while ((call = tasks.poll()) != null) {
+            call.run();
         }
         boolean drained = receiveBatch();
         if (drained && !pendingDisconnects.isEmpty()) {
@@ -1119,7 +1155,7 @@ public final class RouterLoop {
         Outbox ob = outboxes.get(r.identity());
         Session s = ob == null ? null : ob.session;
         return new PeerSnapshot(r.identity(), r.state(), Connections.peerOf(r.address()), wall(r.connectedSince()),
-                wall(r.lastHeard()), r.takeovers(), r.heartbeating(), s == null ? 0 : s.number(), ob == null ? 0 : ob.count.get(),
+                wall(r.lastHeard()), r.takeovers(), r.heartbeating(), s, ob == null ? 0 : ob.count.get(),
                 ob == null ? 0 : ob.bytes.get());
     }
 
