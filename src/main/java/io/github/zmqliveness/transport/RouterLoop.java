@@ -126,6 +126,7 @@ public final class RouterLoop {
         }
     };
     private final List<byte[]> frameBuffer = new ArrayList<>();
+    private final Map<Metadata, String> keyByMetadata = new java.util.IdentityHashMap<>();
     /**
      * What ZeroMQ hands us as {@code [identity, marker]} when an identified connection dies
      * (ZMQ_DISCONNECT_MSG): random per router, so no peer can forge it. It tells which identity's
@@ -660,10 +661,7 @@ public final class RouterLoop {
                     break;
                 }
                 if (key == null) {
-                    Metadata md = last.getMetadata();
-                    if (md != null) {
-                        key = Connections.key(md.get(Metadata.PEER_ADDRESS), md.get(SELF_ADDRESS));
-                    }
+                    key = keyOf(last.getMetadata());
                 }
                 frameBuffer.add(last.data());
             }
@@ -680,6 +678,28 @@ public final class RouterLoop {
             onMessage(first.data(), key, frames);
         }
         return false;
+    }
+
+    /**
+     * The connection key of a message's metadata. JeroMQ gives every message of one connection the same metadata
+     * object, so the key is made once per connection, not once per message; the cache forgets closed connections by
+     * starting afresh whenever it outgrows the open ones.
+     */
+    private String keyOf(Metadata md) {
+        if (md == null) {
+            return null;
+        }
+        String key = keyByMetadata.get(md);
+        if (key == null) {
+            if (keyByMetadata.size() > 2 * connections.size() + 64) {
+                keyByMetadata.clear();
+            }
+            key = Connections.key(md.get(Metadata.PEER_ADDRESS), md.get(SELF_ADDRESS));
+            if (key != null) {
+                keyByMetadata.put(md, key);
+            }
+        }
+        return key;
     }
 
     /**
