@@ -38,8 +38,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
@@ -97,7 +95,7 @@ public final class RouterLoop {
     private final ConcurrentLinkedQueue<Call<?>> tasks = new ConcurrentLinkedQueue<>();
     private final Outboxes outboxes;
     private final Sessions sessions;
-    private final BlockingQueue<Message> inbound;
+    private final Inbox inbox;
     private final CountDownLatch started = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean running = true;
@@ -143,7 +141,6 @@ public final class RouterLoop {
     private static final long CLOSE_LINGER_MILLIS = 1_000;
     private final TokenBucket admissions;
     private final Random jitter = new Random();
-    private boolean readPaused;
 
     public RouterLoop(RouterConfig config) {
         this.config = config;
@@ -161,7 +158,7 @@ public final class RouterLoop {
         this.sessions = new Sessions(outboxes, loopCounters, events);
         this.admissions = config.maxJoinsPerSecond > 0
                 ? new TokenBucket(config.maxJoinsPerSecond, Math.max(1, config.maxJoinsPerSecond)) : null;
-        this.inbound = config.handler == null ? new ArrayBlockingQueue<>(config.receiveQueueCapacity) : null;
+        this.inbox = new Inbox(config.handler, config.receiveQueueCapacity, loopCounters, badInput, waker::wake);
         this.thread = new Thread(this::run, "zmq-liveness-router");
         this.thread.setDaemon(true);
     }
@@ -304,24 +301,12 @@ public final class RouterLoop {
     }
 
     public Message receive(long timeout, TimeUnit unit) throws InterruptedException {
-        if (inbound == null) {
-            throw new IllegalStateException("this router hands messages to its MessageHandler; receive() is for routers built without one");
-        }
-        Message m = running ? inbound.poll(timeout, unit) : inbound.poll();
-        if (m != null && readPaused) {
-            waker.wake();
-        }
-        return m;
+        return inbox.receive(timeout, unit, running);
     }
 
     /** Waits for one message, then takes what else is already there, up to {@code max} in all. */
     public int receive(List<Message> into, int max, long timeout, TimeUnit unit) throws InterruptedException {
-        Message first = receive(timeout, unit);
-        if (first == null) {
-            return 0;
-        }
-        into.add(first);
-        return 1 + inbound.drainTo(into, max - 1);
+        return inbox.receive(into, max, timeout, unit, running);
     }
 
     public Map<String, Long> counters() {
@@ -425,7 +410,7 @@ public final class RouterLoop {
         }
         long now = System.nanoTime();
         outboxes.flush(now, writer);
-        if (!readPaused) {
+        if (!inbox.paused()) {
             table.onTick(now, tickSink);
         }
         connections.tick(now);
@@ -437,7 +422,7 @@ public final class RouterLoop {
         // Poll again unless the socket still holds messages. Turning again after every busy turn
         // instead saves polls when the loop has a core to itself, but on 2 shared cores the spinning
         // loop starves the application and I/O threads (receive() throughput fell by 4x).
-        return !drained && !readPaused;
+        return !drained && !inbox.paused();
     }
 
     private long pollTimeoutMillis() {
@@ -448,7 +433,7 @@ public final class RouterLoop {
         next = Math.min(next, connections.nextDeadline());
         // the clock is read only when there is a deadline to measure
         long millis = next == Long.MAX_VALUE ? MAX_POLL_MILLIS : TimeUnit.NANOSECONDS.toMillis(next - System.nanoTime()) + 1;
-        if (outboxes.anyBlocked() || readPaused || !pendingDisconnects.isEmpty()) {
+        if (outboxes.anyBlocked() || inbox.paused() || !pendingDisconnects.isEmpty()) {
             millis = Math.min(millis, 10);
         }
         return Math.max(1, Math.min(millis, MAX_POLL_MILLIS));
@@ -627,22 +612,10 @@ public final class RouterLoop {
 
     /** Reads up to a batch; true if the socket has nothing more to read right now. */
     private boolean receiveBatch() {
-        int batch = RECEIVE_BATCH;
-        if (inbound != null) {
-            int room = inbound.remainingCapacity();
-            if (room == 0) {
-                if (!readPaused) {
-                    log.warn("receive queue is full ({} messages): reading paused until the application calls receive(); "
-                            + "heartbeat deadlines are held meanwhile", config.receiveQueueCapacity);
-                }
-                readPaused = true;
-                return false;
-            }
-            // Only this thread fills the queue and a message adds at most one: this batch cannot overflow it,
-            // so there is no need to ask the queue (and take its lock) after every message.
-            batch = Math.min(batch, room);
+        int batch = inbox.room(RECEIVE_BATCH);
+        if (batch == 0) {
+            return false; // paused: the application's queue is full
         }
-        readPaused = false;
         for (int i = 0; i < batch; i++) {
             Msg first = base.recv(ZMQ.DONTWAIT);
             if (first == null) {
@@ -1032,20 +1005,7 @@ public final class RouterLoop {
     }
 
     private void deliver(Session session, List<byte[]> frames, String key) {
-        Message m = new Message(session, frames, Connections.peerOf(key));
-        loopCounters.inc(Counter.MESSAGES_DELIVERED);
-        if (config.handler != null) {
-            try {
-                config.handler.onMessage(m);
-            } catch (RuntimeException | LinkageError | AssertionError | StackOverflowError e) {
-                // An Error from application code is contained like an exception: the router and its peers go on.
-                loopCounters.inc(Counter.HANDLER_ERRORS);
-                badInput.warn("handler", System.nanoTime(), "message handler threw on {}: {}", m, e.toString());
-            }
-        } else if (!inbound.offer(m)) {
-            // cannot happen: reading stops before the queue is full
-            throw new IllegalStateException("receive queue overflow");
-        }
+        inbox.deliver(new Message(session, frames, Connections.peerOf(key)));
     }
 
     // ------------------------------------------------------------------ eviction and connections
