@@ -27,7 +27,6 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -106,8 +105,7 @@ public final class ClientLoop {
     private final BlockingQueue<Message> inbound;
     /** Connection failures from JeroMQ's I/O thread: true for a lost connection, false for a failed connect. */
     private final ConcurrentLinkedQueue<Boolean> disconnects = new ConcurrentLinkedQueue<>();
-    private final Counters counters = new Counters();
-    private final Map<String, AtomicLong> clientCounters = new LinkedHashMap<>();
+    private final Counters counters = new Counters(Counter.Side.CLIENT);
     private final RateLimitedLog badInput = new RateLimitedLog(log, 10, TimeUnit.SECONDS);
     private final EventDispatcher<ClientEvent> events;
     private final Thread thread;
@@ -144,12 +142,8 @@ public final class ClientLoop {
         new SecureRandom().nextBytes(instance);
         this.inbound = new ArrayBlockingQueue<>(settings.receiveQueueCapacity);
         this.watch = new ServerWatch(settings.heartbeatInterval.toNanos(), settings.liveness);
-        for (String k : new String[] {"sessions", "reconnects", "heartbeatsSent", "messagesSent", "messagesReceived",
-            "droppedQueueFull", "droppedExpired", "droppedStaleSession", "droppedTooLarge", "droppedReceiveQueueFull", "droppedOnClose", "receivedMalformed", "receivedStale", "commandsReceived", "receivedTotal", "listenerErrors", "serverSilent", "connectFailed", "connectionLost", "noWelcome", "toldToLeave"}) {
-            clientCounters.put(k, new AtomicLong());
-        }
         this.events = new EventDispatcher<>(settings.listener == null ? null : settings.listener::onEvent, "zmq-liveness-client-events",
-                () -> count("listenerErrors"), log);
+                () -> counters.inc(Counter.LISTENER_ERRORS), log);
         this.thread = new Thread(this::run, "zmq-liveness-client");
         this.thread.setDaemon(true);
     }
@@ -171,14 +165,10 @@ public final class ClientLoop {
     }
 
     public Map<String, Long> counters() {
-        Map<String, Long> m = new LinkedHashMap<>();
-        clientCounters.forEach((k, v) -> m.put(k, v.get()));
+        Map<String, Long> m = new java.util.LinkedHashMap<>();
+        m.putAll(counters.snapshot());
         m.put("queuedMessages", (long) queuedCount.get());
         return m;
-    }
-
-    private void count(String key) {
-        clientCounters.get(key).incrementAndGet();
     }
 
     // ------------------------------------------------------------------ API (any thread)
@@ -193,18 +183,18 @@ public final class ClientLoop {
         }
         long size = Frames.checkedSize(frames);
         if (size > settings.maxMessageSize) {
-            count("droppedTooLarge");
+            counters.inc(Counter.DROPPED_TOO_LARGE);
             return SendResult.TOO_LARGE;
         }
         if (queuedCount.incrementAndGet() > settings.maxQueuedMessages) {
             queuedCount.decrementAndGet();
-            count("droppedQueueFull");
+            counters.inc(Counter.DROPPED_QUEUE_FULL);
             return SendResult.DROPPED_QUEUE_FULL;
         }
         if (queuedBytes.addAndGet(size) > settings.maxQueuedBytes) {
             queuedBytes.addAndGet(-size);
             queuedCount.decrementAndGet();
-            count("droppedQueueFull");
+            counters.inc(Counter.DROPPED_QUEUE_FULL);
             return SendResult.DROPPED_QUEUE_FULL;
         }
         long t = (ttl != null ? ttl : settings.messageTtl).toNanos();
@@ -271,7 +261,7 @@ public final class ClientLoop {
             state = ClientState.CLOSED;
             running = false;
             for (int i = held.size(); i > 0; i--) {
-                count("droppedOnClose"); // held for a resume that WELCOME never confirmed
+                counters.inc(Counter.DROPPED_ON_CLOSE); // held for a resume that WELCOME never confirmed
             }
             held.clear();
             if (sayBye && socket != null) {
@@ -344,14 +334,14 @@ public final class ClientLoop {
         }
         if (state == ClientState.READY) {
             if (watch.silent(now)) {
-                count("serverSilent");
+                counters.inc(Counter.SERVER_SILENT);
                 lose(ClientEvent.Cause.SERVER_SILENT, now, 0);
                 return;
             }
             if (watch.heartbeatDue(now)) {
                 writeNow(Command.heartbeatFrame());
                 watch.sent(now);
-                count("heartbeatsSent");
+                counters.inc(Counter.HEARTBEATS_SENT);
             }
             flush(now);
         }
@@ -395,7 +385,7 @@ public final class ClientLoop {
         connectDeadline = now + Math.max(MIN_TCP_CONNECT_NANOS, watch.silenceLimitNanos());
         watch.reset(now);
         if (everConnected || attempt > 0) {
-            count("reconnects");
+            counters.inc(Counter.RECONNECTS);
         }
         log.debug("client {} connecting to {} (attempt {})", settings.identity, endpoint, attempt);
     }
@@ -420,7 +410,7 @@ public final class ClientLoop {
                 frames.add(m.data());
             }
             watch.heard(now);
-            count("receivedTotal");
+            counters.inc(Counter.RECEIVED_TOTAL);
             onMessage(frames, now);
         }
     }
@@ -441,7 +431,7 @@ public final class ClientLoop {
         if (tag > 0) {
             List<byte[]> payload = frames.subList(1, frames.size());
             if (payload.isEmpty()) {
-                count("receivedMalformed");
+                counters.inc(Counter.RECEIVED_MALFORMED);
                 badInput.warn("malformed", now, "client {} ignored a DATA command without payload", settings.identity);
             } else if (state == ClientState.READY && tag == session) {
                 deliver(payload);
@@ -449,8 +439,8 @@ public final class ClientLoop {
                 if (held.size() < settings.receiveQueueCapacity) {
                     held.add(payload);
                 } else {
-                    count("messagesReceived"); // for this client, and dropped for want of room, as deliver() counts it
-                    count("droppedReceiveQueueFull");
+                    counters.inc(Counter.DELIVERED_TO_CLIENT); // for this client, and dropped for want of room, as deliver() counts it
+                    counters.inc(Counter.DROPPED_RECEIVE_QUEUE_FULL);
                     badInput.warn("held-full", now, "client {} dropped a message for the session it is resuming: {} already held"
                             + " before WELCOME; raise receiveQueueCapacity", settings.identity, held.size());
                 }
@@ -463,27 +453,27 @@ public final class ClientLoop {
         try {
             c = Command.decode(head0);
         } catch (MalformedCommandException e) {
-            count("receivedMalformed");
+            counters.inc(Counter.RECEIVED_MALFORMED);
             badInput.warn("malformed", now, "client {} ignored a malformed command from {}: {}", settings.identity, currentEndpoint, e.getMessage());
             return;
         }
         switch (c.type()) {
             case WELCOME:
-                count("commandsReceived");
+                counters.inc(Counter.COMMANDS_RECEIVED);
                 onWelcome(c, now);
                 break;
             case HEARTBEAT:
-                count("commandsReceived");
+                counters.inc(Counter.COMMANDS_RECEIVED);
                 break; // heard already
             case DISCONNECT:
-                count("commandsReceived");
+                counters.inc(Counter.COMMANDS_RECEIVED);
                 onDisconnect(c, System.nanoTime()); // its retry-after counts from now, not from the start of this turn
                 break;
             case DATA:
                 stale(); // a DATA without a session: not for a session of ours
                 break;
             default:
-                count("receivedMalformed");
+                counters.inc(Counter.RECEIVED_MALFORMED);
                 badInput.warn("malformed", now, "client {} ignored a {} command: only clients send it", settings.identity, c.type());
         }
     }
@@ -495,7 +485,7 @@ public final class ClientLoop {
         boolean resumed = (c.flags() & Command.FLAG_RESUMED) != 0;
         boolean rejoin = everConnected;
         if (state != ClientState.CONNECTING) {
-            count("receivedMalformed"); // a second WELCOME on one connection: ignored
+            counters.inc(Counter.RECEIVED_MALFORMED); // a second WELCOME on one connection: ignored
             return;
         }
         session = c.session();
@@ -514,7 +504,7 @@ public final class ClientLoop {
         attempt = 0;
         state = ClientState.READY;
         watch.sent(now);
-        count("sessions");
+        counters.inc(Counter.SESSIONS);
         publish(new ClientEvent(rejoin ? ClientEvent.Type.REJOINED : ClientEvent.Type.CONNECTED, currentEndpoint, session, resumed,
                 null, null, null, Instant.now()));
         flush(now);
@@ -542,10 +532,10 @@ public final class ClientLoop {
     private void lose(ClientEvent.Cause cause, long now, long atLeastNanos) {
         boolean wasReady = state == ClientState.READY;
         switch (cause) {
-            case CONNECT_FAILED: count("connectFailed"); break;
-            case CONNECTION_LOST: count("connectionLost"); break;
-            case NO_WELCOME: count("noWelcome"); break;
-            case SERVER_DISCONNECT: count("toldToLeave"); break;
+            case CONNECT_FAILED: counters.inc(Counter.CONNECT_FAILED); break;
+            case CONNECTION_LOST: counters.inc(Counter.CONNECTION_LOST); break;
+            case NO_WELCOME: counters.inc(Counter.NO_WELCOME); break;
+            case SERVER_DISCONNECT: counters.inc(Counter.TOLD_TO_LEAVE); break;
             default: break; // serverSilent is counted where it is found
         }
         closeSocket();
@@ -601,7 +591,7 @@ public final class ClientLoop {
     }
 
     private void stale() {
-        count("receivedStale");
+        counters.inc(Counter.RECEIVED_STALE);
     }
 
     private void dropHeld() {
@@ -612,10 +602,10 @@ public final class ClientLoop {
     }
 
     private void deliver(List<byte[]> frames) {
-        count("messagesReceived");
+        counters.inc(Counter.DELIVERED_TO_CLIENT);
         Message m = new Message(new io.github.zmqliveness.Session(settings.identity, session, instance), frames, currentEndpoint);
         if (!inbound.offer(m)) {
-            count("droppedReceiveQueueFull");
+            counters.inc(Counter.DROPPED_RECEIVE_QUEUE_FULL);
             badInput.warn("inbound-full", System.nanoTime(), "client {}: receive queue full ({} messages); dropping a message "
                     + "from {}: call receive() faster or raise receiveQueueCapacity", settings.identity, settings.receiveQueueCapacity,
                     currentEndpoint);
@@ -633,7 +623,7 @@ public final class ClientLoop {
             head = null;
             if (o.expiresAt <= now) {
                 release(o);
-                count("droppedExpired");
+                counters.inc(Counter.DROPPED_EXPIRED);
                 continue;
             }
             if (!write(o)) {
@@ -641,7 +631,7 @@ public final class ClientLoop {
                 return;
             }
             release(o);
-            count("messagesSent");
+            counters.inc(Counter.MESSAGES_SENT);
         }
     }
 
@@ -679,12 +669,12 @@ public final class ClientLoop {
         if (head != null) {
             release(head);
             head = null;
-            count("droppedStaleSession");
+            counters.inc(Counter.DROPPED_STALE_SESSION);
         }
         Outbox.Out o;
         while ((o = outbound.poll()) != null) {
             release(o);
-            count("droppedStaleSession");
+            counters.inc(Counter.DROPPED_STALE_SESSION);
         }
     }
 
@@ -692,13 +682,13 @@ public final class ClientLoop {
         if (head != null && head.expiresAt <= now) {
             release(head);
             head = null;
-            count("droppedExpired");
+            counters.inc(Counter.DROPPED_EXPIRED);
         }
         Outbox.Out first = outbound.peek();
         while (first != null && first.expiresAt <= now) {
             if (outbound.remove(first)) {
                 release(first);
-                count("droppedExpired");
+                counters.inc(Counter.DROPPED_EXPIRED);
             }
             first = outbound.peek();
         }

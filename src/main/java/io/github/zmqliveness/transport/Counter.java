@@ -1,6 +1,10 @@
 package io.github.zmqliveness.transport;
 
-/** The router's counters; {@code RouterStats} names them by {@link #key}. */
+/**
+ * The counters of the router ({@code RouterStats}) and of the client ({@code DealerClient#counters()}), named by
+ * {@link #key}. A counter that means the same on both sides is one constant used by both; each side's
+ * {@link Counters} shows only its own.
+ */
 public enum Counter {
     JOINS("joins"),
     TAKEOVERS("takeovers"),
@@ -26,34 +30,64 @@ public enum Counter {
     HEARTBEATS_RECEIVED("heartbeatsReceived"),
     HELLOS_RECEIVED("hellosReceived"),
     MESSAGES_ACCEPTED("messagesAccepted"),
-    MESSAGES_SENT("messagesSent"),
-    DROPPED_QUEUE_FULL("droppedQueueFull"),
-    DROPPED_TOO_LARGE("droppedTooLarge"),
-    DROPPED_EXPIRED("droppedExpired"),
+    MESSAGES_SENT("messagesSent", Side.BOTH),
+    DROPPED_QUEUE_FULL("droppedQueueFull", Side.BOTH),
+    DROPPED_TOO_LARGE("droppedTooLarge", Side.BOTH),
+    DROPPED_EXPIRED("droppedExpired", Side.BOTH),
     DROPPED_PEER_GONE("droppedPeerGone"),
     DROPPED_UNKNOWN_PEER("droppedUnknownPeer"),
     DROPPED_QUARANTINED("droppedQuarantined"),
-    DROPPED_STALE_SESSION("droppedStaleSession"),
+    DROPPED_STALE_SESSION("droppedStaleSession", Side.BOTH),
     DROPPED_RESUME_EXPIRED("droppedResumeExpired"),
     DROPPED_CONFLICT("droppedConflict"),
-    DROPPED_ON_CLOSE("droppedOnClose"),
+    DROPPED_ON_CLOSE("droppedOnClose", Side.BOTH),
     REFUSED_STALE_SESSION("refusedStaleSession"),
-    COMMANDS_RECEIVED("commandsReceived"),
+    COMMANDS_RECEIVED("commandsReceived", Side.BOTH),
     SESSIONS_STARTED("sessionsStarted"),
     SESSIONS_ENDED("sessionsEnded"),
     RECEIVED_TOO_LARGE("receivedTooLarge"),
-    RECEIVED_MALFORMED("receivedMalformed"),
+    RECEIVED_MALFORMED("receivedMalformed", Side.BOTH),
     RECEIVED_AFTER_EVICTION("receivedAfterEviction"),
     RECEIVED_QUARANTINED("receivedQuarantined"),
     RECEIVED_ANONYMOUS("receivedAnonymous"),
     HANDOVER_LEFTOVERS("handoverLeftovers"),
     HANDLER_ERRORS("handlerErrors"),
-    LISTENER_ERRORS("listenerErrors"),
-    LOOP_ERRORS("loopErrors");
+    LISTENER_ERRORS("listenerErrors", Side.BOTH),
+    LOOP_ERRORS("loopErrors"),
+
+    // the client's own
+    SESSIONS("sessions", Side.CLIENT),
+    RECONNECTS("reconnects", Side.CLIENT),
+    HEARTBEATS_SENT("heartbeatsSent", Side.CLIENT),
+    /** Client: application messages of its session handed to the application (or dropped for a full receive queue). */
+    DELIVERED_TO_CLIENT("messagesReceived", Side.CLIENT),
+    DROPPED_RECEIVE_QUEUE_FULL("droppedReceiveQueueFull", Side.CLIENT),
+    RECEIVED_STALE("receivedStale", Side.CLIENT),
+    /** Client: every message read from the connection, whatever became of it. */
+    RECEIVED_TOTAL("receivedTotal", Side.CLIENT),
+    SERVER_SILENT("serverSilent", Side.CLIENT),
+    CONNECT_FAILED("connectFailed", Side.CLIENT),
+    CONNECTION_LOST("connectionLost", Side.CLIENT),
+    NO_WELCOME("noWelcome", Side.CLIENT),
+    TOLD_TO_LEAVE("toldToLeave", Side.CLIENT);
+
+    /** Whose counter it is. */
+    public enum Side { ROUTER, CLIENT, BOTH }
 
     public final String key;
+    public final Side side;
 
     Counter(String key) {
+        this(key, Side.ROUTER);
+    }
+
+    Counter(String key, Side side) {
         this.key = key;
+        this.side = side;
+    }
+
+    /** True if {@code viewer}'s counters show this one. */
+    boolean shownTo(Side viewer) {
+        return side == viewer || side == Side.BOTH;
     }
 }

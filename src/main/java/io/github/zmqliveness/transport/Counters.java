@@ -18,6 +18,17 @@ public final class Counters {
     /** Written by the owner alone, so a plain read of its own value and a release store suffice. */
     private final AtomicLongArray owned = new AtomicLongArray(Counter.values().length);
     private final Owner owner = new Owner();
+    private final Counter.Side side;
+
+    /** The router's counters. */
+    public Counters() {
+        this(Counter.Side.ROUTER);
+    }
+
+    /** The counters {@code side} shows. */
+    public Counters(Counter.Side side) {
+        this.side = side;
+    }
 
     /** Counts for the thread that owns these counters; no other thread may use it. */
     public final class Owner {
@@ -62,7 +73,9 @@ public final class Counters {
     public Map<String, Long> snapshot() {
         Map<String, Long> m = new LinkedHashMap<>();
         for (Counter c : Counter.values()) {
-            m.put(c.key, get(c));
+            if (c.shownTo(side)) {
+                m.put(c.key, get(c));
+            }
         }
         return m;
     }

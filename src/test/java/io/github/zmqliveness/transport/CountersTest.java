@@ -42,9 +42,22 @@ class CountersTest {
         assertEquals(each, counters.get(Counter.MESSAGES_SENT));
         assertEquals(10, counters.get(Counter.DROPPED_PEER_GONE));
         Map<String, Long> snapshot = counters.snapshot();
-        assertEquals(Counter.values().length, snapshot.size());
+        long routerCounters = java.util.Arrays.stream(Counter.values()).filter(c -> c.shownTo(Counter.Side.ROUTER)).count();
+        assertEquals(routerCounters, snapshot.size(), "the router's counters, and only they");
+        assertEquals(false, snapshot.containsKey("receivedStale"), "a client counter");
         assertEquals((threads + 1L) * each, snapshot.get("messagesAccepted"));
         assertEquals(10L, snapshot.get("droppedPeerGone"));
         assertEquals(0L, snapshot.get("joins"));
+    }
+
+    @Test
+    void eachSideShowsItsOwnCountersAndTheOnesTheyShare() {
+        Counters client = new Counters(Counter.Side.CLIENT);
+        client.inc(Counter.RECEIVED_STALE);
+        client.inc(Counter.MESSAGES_SENT);
+        Map<String, Long> snapshot = client.snapshot();
+        assertEquals(1L, snapshot.get("receivedStale"));
+        assertEquals(1L, snapshot.get("messagesSent"), "shared with the router");
+        assertEquals(false, snapshot.containsKey("joins"), "a router counter");
     }
 }
