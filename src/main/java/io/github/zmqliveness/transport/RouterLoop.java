@@ -11,9 +11,7 @@ import io.github.zmqliveness.Session;
 import io.github.zmqliveness.liveness.LivenessRules;
 import io.github.zmqliveness.liveness.PeerRecord;
 import io.github.zmqliveness.liveness.PeerTable;
-import io.github.zmqliveness.liveness.TokenBucket;
 import io.github.zmqliveness.protocol.Command;
-import io.github.zmqliveness.protocol.MalformedCommandException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.zeromq.SocketType;
@@ -31,13 +29,11 @@ import java.net.SocketAddress;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
@@ -47,9 +43,13 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
- * The router's engine: one thread that alone touches the ROUTER socket. Each turn it polls the
- * socket and a wake-up pipe, takes the connection events JeroMQ's I/O thread reported, reads
- * messages, runs tasks other threads handed it, writes queued sends, and applies due deadlines.
+ * The router's engine: the thread and its turn, the ROUTER socket and its framing. Each turn it
+ * polls the socket and a wake-up pipe, takes the connection events JeroMQ's I/O thread reported,
+ * reads messages and hands each to the {@link ProtocolServer}, runs tasks other threads handed it,
+ * writes queued sends (tagging each message to a protocol client with its session), and applies
+ * due deadlines through {@link Membership}. The other rooms: {@link Connections} (the TCP
+ * connections), {@link Sessions} and {@link Outboxes} (what is sent to whom), {@link Inbox} (what
+ * the application receives).
  *
  * <p>Other threads talk to it only through concurrent queues ({@link #send}, {@link #call}) and
  * counters; they never see the socket or the peer table.
@@ -87,8 +87,6 @@ public final class RouterLoop {
     private final long intervalNanos;
     private final long evictionGraceNanos;
     private final long confirmTimeoutNanos;
-    private final long startNanos = System.nanoTime();
-    private final Instant startWall = Instant.now();
 
     // shared with other threads
     private final ConcurrentLinkedQueue<TransportEvent> transportEvents = new ConcurrentLinkedQueue<>();
@@ -96,6 +94,8 @@ public final class RouterLoop {
     private final Outboxes outboxes;
     private final Sessions sessions;
     private final Inbox inbox;
+    private final Membership membership;
+    private final ProtocolServer protocol;
     private final CountDownLatch started = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean running = true;
@@ -131,7 +131,6 @@ public final class RouterLoop {
      * pipe is gone even when the connection's address is unknown (legacy ZMTP peers carry none).
      */
     private final byte[] disconnectMarker = newMarker();
-    private long nextAdmissionSlot;
     /**
      * Without join pacing, the rate at which a closing router spreads its protocol peers' return:
      * about what one router with one I/O thread admits per second on a small machine (BENCHMARKS.md).
@@ -139,8 +138,6 @@ public final class RouterLoop {
     static final double UNPACED_RETURN_RATE = 500;
     /** Longest wait, on close, for the DISCONNECTs to be written (bounded by half the close timeout too). */
     private static final long CLOSE_LINGER_MILLIS = 1_000;
-    private final TokenBucket admissions;
-    private final Random jitter = new Random();
 
     public RouterLoop(RouterConfig config) {
         this.config = config;
@@ -156,9 +153,11 @@ public final class RouterLoop {
         this.outboxes = new Outboxes(counters, config.maxQueuedMessages, config.maxQueuedBytes, ttlNanos, waker::wake);
         this.outboxes.writeDirectlyWith(writer);
         this.sessions = new Sessions(outboxes, loopCounters, events);
-        this.admissions = config.maxJoinsPerSecond > 0
-                ? new TokenBucket(config.maxJoinsPerSecond, Math.max(1, config.maxJoinsPerSecond)) : null;
         this.inbox = new Inbox(config.handler, config.receiveQueueCapacity, loopCounters, badInput, waker::wake);
+        this.membership = new Membership(config, table, sessions, outboxes, connections, loopCounters, events, this::sendControl,
+                log, evictionGraceNanos);
+        this.protocol = new ProtocolServer(config, table, sessions, outboxes, connections, membership, inbox, loopCounters,
+                badInput, this::sendControl, evictionGraceNanos);
         this.thread = new Thread(this::run, "zmq-liveness-router");
         this.thread.setDaemon(true);
     }
@@ -321,7 +320,7 @@ public final class RouterLoop {
         return call(() -> {
             List<PeerSnapshot> list = new ArrayList<>(table.size());
             for (PeerRecord r : table.records()) {
-                list.add(toSnapshot(r));
+                list.add(membership.toSnapshot(r));
             }
             return Collections.unmodifiableList(list);
         }, List.of());
@@ -330,7 +329,7 @@ public final class RouterLoop {
     public PeerSnapshot snapshot(Identity identity) {
         return call(() -> {
             PeerRecord r = table.get(identity);
-            return r == null ? null : toSnapshot(r);
+            return r == null ? null : membership.toSnapshot(r);
         }, null);
     }
 
@@ -340,7 +339,7 @@ public final class RouterLoop {
             if (r == null || r.state() == PeerState.QUARANTINED) {
                 return false;
             }
-            evictPeer(r, EvictReason.EXPLICIT, true, System.nanoTime());
+            membership.evictPeer(r, EvictReason.EXPLICIT, true, System.nanoTime());
             return true;
         }, false);
     }
@@ -404,14 +403,14 @@ public final class RouterLoop {
         if (drained && !pendingDisconnects.isEmpty()) {
             // Every message a dead connection had pushed before its DISCONNECTED is read: now it is safe to forget it.
             for (TransportEvent e : pendingDisconnects) {
-                onDisconnected(e.channel);
+                membership.onDisconnected(e.channel);
             }
             pendingDisconnects.clear();
         }
         long now = System.nanoTime();
         outboxes.flush(now, writer);
         if (!inbox.paused()) {
-            table.onTick(now, tickSink);
+            membership.tick(now);
         }
         connections.tick(now);
         sessions.expire(now);
@@ -593,20 +592,6 @@ public final class RouterLoop {
         }
     }
 
-    private void onDisconnected(SocketChannel ch) {
-        Conn conn = connections.closed(ch);
-        if (conn == null || conn.shutting || conn.identity == null) {
-            return; // unknown, shut by us (already out of the table), or never identified
-        }
-        PeerRecord r = table.get(conn.identity);
-        // Only if the identity is still on this very connection: when the kernel has reused the key for a newer
-        // connection (the same ports), that one is at the key now and this late DISCONNECTED is not about it.
-        Conn atKey = connections.at(conn.key);
-        if (r != null && r.state() != PeerState.QUARANTINED && conn.key != null && conn.key.equals(r.address())
-                && (atKey == null || atKey == conn)) {
-            evictPeer(r, EvictReason.TRANSPORT_LOST, false, System.nanoTime());
-        }
-    }
 
     // ------------------------------------------------------------------ receive
 
@@ -642,13 +627,13 @@ public final class RouterLoop {
                 continue; // a ROUTER always has a body; nothing to deliver
             }
             if (frameBuffer.size() == 1 && Arrays.equals(frameBuffer.get(0), disconnectMarker)) {
-                onPipeGone(Identity.fromWire(first.data()));
+                membership.onPipeGone(Identity.fromWire(first.data()));
                 continue;
             }
             loopCounters.inc(Counter.MESSAGES_RECEIVED);
             // Immutable, so Message keeps it as it is; List.of(one) is a single small object.
             List<byte[]> frames = frameBuffer.size() == 1 ? List.of(frameBuffer.get(0)) : List.copyOf(frameBuffer);
-            onMessage(first.data(), key, frames);
+            protocol.onMessage(first.data(), key, frames);
         }
         return false;
     }
@@ -675,28 +660,7 @@ public final class RouterLoop {
         return key;
     }
 
-    /**
-     * ZeroMQ says the pipe that owns {@code identity} ended with its connection. Under a name that
-     * ROUTER_HANDOVER made up for a replaced pipe it concerns nobody in the table.
-     */
-    private void onPipeGone(Identity identity) {
-        PeerRecord r = table.get(identity);
-        if (r != null && r.state() != PeerState.QUARANTINED) {
-            evictPeer(r, EvictReason.TRANSPORT_LOST, false, System.nanoTime());
-        }
-    }
 
-    /**
-     * The identity a message names: the one its connection already carries if the bytes match (as
-     * they do for every message but a connection's first), so no new one is made and hashed per
-     * message, and the peer table finds its own key at once.
-     */
-    private static Identity identityOf(byte[] routingId, Conn conn) {
-        if (conn != null && conn.identity != null && Arrays.equals(conn.identity.unsafeBytes(), routingId)) {
-            return conn.identity;
-        }
-        return Identity.fromWire(routingId);
-    }
 
     private static byte[] newMarker() {
         byte[] marker = new byte[32];
@@ -705,376 +669,21 @@ public final class RouterLoop {
         return marker;
     }
 
-    private void onMessage(byte[] routingId, String key, List<byte[]> frames) {
-        long now = System.nanoTime();
-        Conn conn = connections.at(key);
-        Identity identity = identityOf(routingId, conn);
-        if (identity.isGenerated() && conn != null && conn.identity != null && !conn.identity.equals(identity)) {
-            // Left in a pipe that ROUTER_HANDOVER renamed: it came from conn.identity's old connection, and belongs to
-            // the session that connection carried. It is read like any message of that connection.
-            loopCounters.inc(Counter.HANDOVER_LEFTOVERS);
-            onLeftover(conn, frames, now);
-            return;
-        }
-        if (conn != null && conn.shutting) {
-            if (conn.replaced) {
-                onLeftover(conn, frames, now);
-            } else {
-                loopCounters.inc(Counter.RECEIVED_AFTER_EVICTION);
-            }
-            return;
-        }
-        if (identity.isGenerated()) {
-            loopCounters.inc(Counter.RECEIVED_ANONYMOUS);
-            badInput.warn("anonymous", now, "peer at {} has routing id {}, which starts with the reserved byte 0x00 (it set "
-                    + "none, so ZeroMQ made one up, or it chose a reserved one): it is served, but cannot be recognised when it "
-                    + "reconnects; set a ZMQ_ROUTING_ID that does not start with 0x00 on the DEALER", Connections.peerOf(key), identity);
-        }
-        byte[] head = frames.get(0);
-        boolean hello = Command.isHello(head);
-        PeerRecord known = table.get(identity); // the one lookup of this message: passed on, not repeated
-        if (!hello && known != null && known.heartbeating() && known.state() != PeerState.QUARANTINED
-                && Command.looksLikeCommand(head) && (key == null || key.equals(known.address()))) {
-            bindSession(conn, identity);
-            onCommand(known, head, frames, key, now);
-            return;
-        }
-        if (hello && !admit(identity, known, conn, now)) {
-            return;
-        }
-        Command helloCommand = hello ? decodeHello(head) : null; // decoded once, for the conflict check and onHello
-        PeerRecord r = arrive(identity, known, key, conn, now, hello,
-                known != null && helloCommand != null && sessions.sameInstance(identity, helloCommand));
-        if (r == null) {
-            return;
-        }
-        if (hello) {
-            onHello(r, helloCommand, frames, conn, now);
-            return;
-        }
-        Session session = bindSession(conn, identity);
-        if (Frames.size(frames) > config.maxMessageSize) {
-            loopCounters.inc(Counter.RECEIVED_TOO_LARGE);
-            badInput.warn("too-large", now, "dropped a {}-byte message from {} at {}: over the {}-byte limit (maxMessageSize)",
-                    Frames.size(frames), identity, Connections.peerOf(key), config.maxMessageSize);
-            return;
-        }
-        deliver(session, frames, key);
-    }
 
-    /** The session {@code conn} carries: the identity's current one, recorded on the connection at its first message. */
-    private Session bindSession(Conn conn, Identity identity) {
-        if (conn != null && conn.session != null && conn.identity != null && conn.identity.equals(identity)) {
-            return conn.session;
-        }
-        Session s = sessions.current(identity);
-        if (conn != null) {
-            conn.session = s;
-        }
-        return s;
-    }
 
-    /**
-     * A message from a connection its identity has left (a zombie, or a pipe ROUTER_HANDOVER renamed): the old
-     * session sent it. It goes through the same checks as any message; commands are consumed, data is delivered
-     * under that old session (a reply to it returns STALE_SESSION), and nothing here counts as hearing the identity's
-     * current connection.
-     */
-    private void onLeftover(Conn conn, List<byte[]> frames, long now) {
-        Session session = conn.session;
-        if (session == null) {
-            loopCounters.inc(Counter.RECEIVED_AFTER_EVICTION); // never identified: nothing to attribute it to
-            return;
-        }
-        byte[] head = frames.get(0);
-        if (session.speaksProtocol() && Command.looksLikeCommand(head)) {
-            Command c;
-            try {
-                c = Command.decode(head);
-            } catch (MalformedCommandException e) {
-                loopCounters.inc(Counter.RECEIVED_MALFORMED);
-                badInput.warn("malformed", now, "ignored a malformed command from {}'s old connection {}: {}", session,
-                        conn.address, e.getMessage());
-                return;
-            }
-            if (c.type() != Command.Type.DATA) {
-                loopCounters.inc(Counter.COMMANDS_RECEIVED); // a heartbeat or goodbye of a connection already replaced
-                return;
-            }
-            if (frames.size() < 2) {
-                loopCounters.inc(Counter.RECEIVED_MALFORMED);
-                return;
-            }
-            frames = frames.subList(1, frames.size());
-        }
-        if (Frames.size(frames) > config.maxMessageSize) {
-            loopCounters.inc(Counter.RECEIVED_TOO_LARGE);
-            badInput.warn("too-large", now, "dropped a {}-byte message from {}'s old connection: over the {}-byte limit",
-                    Frames.size(frames), session, config.maxMessageSize);
-            return;
-        }
-        deliver(session, frames, conn.key);
-    }
 
-    private static Command decodeHello(byte[] frame) {
-        try {
-            return Command.decode(frame);
-        } catch (MalformedCommandException e) {
-            throw new AssertionError("isHello accepted a frame decode rejects", e);
-        }
-    }
 
-    /**
-     * Pacing of joins: a HELLO from an identity not in the table takes a token; without one the
-     * client is told to come back later, at a time spread over the backlog, and its connection shut.
-     */
-    private boolean admit(Identity identity, PeerRecord known, Conn conn, long now) {
-        if (admissions == null) {
-            return true;
-        }
-        if (known != null && known.state() != PeerState.QUARANTINED) {
-            return true; // already admitted: a re-HELLO or a takeover
-        }
-        if (known != null || admissions.tryTake(now)) {
-            return true; // quarantine is handled by arrive()
-        }
-        loopCounters.inc(Counter.JOINS_DEFERRED);
-        // Give each deferred client the next free admission slot, so the herd comes back at the admission
-        // rate instead of all at once again; a little jitter keeps equal slots apart.
-        long slotNanos = (long) (1e9 / config.maxJoinsPerSecond);
-        nextAdmissionSlot = Math.max(nextAdmissionSlot, now + admissions.nanosUntilNext(now)) + slotNanos;
-        long retry = nextAdmissionSlot - now + (long) (jitter.nextDouble() * slotNanos);
-        sendControl(identity, Command.disconnect(Command.Reason.TRY_LATER, (int) Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(retry)),
-                "joins are paced at " + config.maxJoinsPerSecond + " per second").encode());
-        connections.shutdownAt(conn, now + evictionGraceNanos);
-        return false;
-    }
 
-    /**
-     * HELLO: the peer speaks our protocol from now on. Its session resumes (what was parked for it
-     * is delivered after WELCOME, in order) only if it is the same client instance and asks to;
-     * otherwise a new session begins and nothing meant for an earlier one is ever written. WELCOME
-     * goes first in the identity's queue and waits for room in a full pipe rather than being lost.
-     */
-    private void onHello(PeerRecord r, Command hello, List<byte[]> frames, Conn conn, long now) {
-        Identity identity = r.identity();
-        loopCounters.inc(Counter.HELLOS_RECEIVED);
-        loopCounters.inc(Counter.COMMANDS_RECEIVED);
-        Session previous = sessions.current(identity);
-        Session session = sessions.hello(identity, hello, r.address());
-        if (conn != null) {
-            conn.session = session;
-        }
-        table.startHeartbeating(r, now);
-        boolean resumed = session == previous;
-        outboxes.control(outboxes.get(identity), Command.welcome(session.number(),
-                (int) Math.min(Integer.MAX_VALUE, config.heartbeatInterval.toMillis()), Math.min(255, config.liveness),
-                resumed ? Command.FLAG_RESUMED : 0).encode());
-        sessions.release(identity); // what a resumed session held follows WELCOME, in order
-        if (frames.size() > 1) {
-            badInput.warn("hello-extra", now, "HELLO from {} carried {} extra frames; ignored", identity, frames.size() - 1);
-        }
-    }
 
-    /**
-     * The table's verdict on an arrival, with its side effects; null if the message must be refused.
-     * {@code known} is the identity's record, or null if it is not in the table. A plain DEALER's
-     * new connection begins a new session here; a HELLO's session is decided by {@link #onHello}.
-     */
-    private PeerRecord arrive(Identity identity, PeerRecord known, String key, Conn conn, long now, boolean hello,
-            boolean sameClient) {
-        PeerRecord r = known;
-        PeerTable.Arrival arrival;
-        if (r == null) {
-            r = table.join(identity, key, now);
-            arrival = PeerTable.Arrival.JOINED;
-        } else {
-            arrival = table.onMessage(r, key, now, sameClient);
-        }
-        if (conn != null) {
-            if (conn.identity != null && !conn.identity.equals(identity)) {
-                conn.session = null; // a connection that changed routing id (it cannot in ZMTP, but be safe)
-            }
-            conn.identity = identity;
-        }
-        switch (arrival) {
-            case JOINED: {
-                loopCounters.inc(Counter.JOINS);
-                sessions.joined(identity);
-                publish(PeerEvent.Type.JOINED, r, null, null);
-                if (!hello) {
-                    beginPlain(identity, key, conn);
-                }
-                return r;
-            }
-            case HEARD:
-                return r;
-            case TOOK_OVER:
-                loopCounters.inc(Counter.TAKEOVERS);
-                shutZombie(r.previousAddress(), now);
-                publish(PeerEvent.Type.TOOK_OVER, r, r.previousAddress(), null);
-                if (!hello) {
-                    beginPlain(identity, key, conn);
-                }
-                return r;
-            case CONFLICT:
-                loopCounters.inc(Counter.CONFLICTS);
-                loopCounters.inc(Counter.RECEIVED_QUARANTINED); // the message that revealed the conflict is refused too
-                loopCounters.inc(Counter.EVICTIONS);
-                loopCounters.inc(Counter.EVICTED_CONFLICT);
-                log.warn("identity {} was taken over {} times within {} (latest from {}, before that {}): two live clients "
-                        + "share it; quarantined for {}. Give each client its own routing id.", identity, config.conflictThreshold,
-                        config.conflictWindow, Connections.peerOf(key), Connections.peerOf(r.previousAddress()), config.quarantine);
-                sessions.quarantine(identity, key);
-                shutZombie(r.previousAddress(), now);
-                refuse(identity, conn, now, hello);
-                publish(PeerEvent.Type.CONFLICT, r, r.previousAddress(), null);
-                publish(PeerEvent.Type.EVICTED, r, r.previousAddress(), EvictReason.CONFLICT);
-                return null;
-            case QUARANTINED:
-                loopCounters.inc(Counter.RECEIVED_QUARANTINED);
-                refuse(identity, conn, now, hello);
-                return null;
-            default:
-                throw new AssertionError(arrival);
-        }
-    }
 
-    private void beginPlain(Identity identity, String key, Conn conn) {
-        Session s = sessions.beginPlain(identity, key);
-        if (conn != null) {
-            conn.session = s;
-        }
-    }
 
-    /** Turns a quarantined identity's connection away: a DISCONNECT for protocol clients, then shut. */
-    private void refuse(Identity identity, Conn conn, long now, boolean hello) {
-        if (hello) {
-            sendControl(identity, Command.disconnect(Command.Reason.CONFLICT, (int) Math.min(Integer.MAX_VALUE, config.quarantine.toMillis()),
-                    "identity " + identity + " is used by several clients at once").encode());
-            connections.shutdownAt(conn, now + evictionGraceNanos);
-        } else if (conn != null && !conn.shutting) {
-            connections.shutdown(conn, now);
-        }
-    }
 
-    private void onCommand(PeerRecord r, byte[] head, List<byte[]> frames, String key, long now) {
-        Command c;
-        try {
-            c = Command.decode(head);
-        } catch (MalformedCommandException e) {
-            table.onMessage(r, key, now); // still proof of life
-            loopCounters.inc(Counter.RECEIVED_MALFORMED);
-            badInput.warn("malformed", now, "ignored a malformed command from {} at {}: {}", r.identity(), Connections.peerOf(key),
-                    e.getMessage());
-            return;
-        }
-        table.onMessage(r, key, now);
-        switch (c.type()) {
-            case HEARTBEAT:
-                loopCounters.inc(Counter.HEARTBEATS_RECEIVED);
-                loopCounters.inc(Counter.COMMANDS_RECEIVED);
-                sendControl(r.identity(), Command.heartbeatFrame());
-                break;
-            case BYE:
-                loopCounters.inc(Counter.COMMANDS_RECEIVED);
-                table.remove(r);
-                sessions.end(r.identity(), key, EvictReason.BYE, Counter.DROPPED_PEER_GONE);
-                loopCounters.inc(Counter.LEFT);
-                publish(PeerEvent.Type.LEFT, r, null, EvictReason.BYE);
-                break;
-            case DATA:
-                if (frames.size() < 2) {
-                    loopCounters.inc(Counter.RECEIVED_MALFORMED);
-                    badInput.warn("malformed", now, "ignored a DATA command without payload from {}", r.identity());
-                    break;
-                }
-                List<byte[]> payload = frames.subList(1, frames.size());
-                if (Frames.size(payload) > config.maxMessageSize) {
-                    loopCounters.inc(Counter.RECEIVED_TOO_LARGE);
-                    badInput.warn("too-large", now, "dropped a {}-byte message from {}: over the {}-byte limit (maxMessageSize)",
-                            Frames.size(payload), r.identity(), config.maxMessageSize);
-                    break;
-                }
-                deliver(sessions.current(r.identity()), payload, key);
-                break;
-            default:
-                loopCounters.inc(Counter.RECEIVED_MALFORMED);
-                badInput.warn("malformed", now, "ignored a {} command from client {}: only servers send it", c.type(), r.identity());
-        }
-    }
 
-    private void deliver(Session session, List<byte[]> frames, String key) {
-        inbox.deliver(new Message(session, frames, Connections.peerOf(key)));
-    }
 
     // ------------------------------------------------------------------ eviction and connections
 
-    private final PeerTable.TickSink tickSink = new PeerTable.TickSink() {
-        @Override
-        public void suspect(PeerRecord peer) {
-            loopCounters.inc(Counter.SUSPECTS);
-            publish(PeerEvent.Type.SUSPECT, peer, null, null);
-        }
 
-        @Override
-        public void evicted(PeerRecord peer, EvictReason reason) {
-            evictPeer(peer, reason, true, System.nanoTime());
-        }
 
-        @Override
-        public void quarantineEnded(PeerRecord peer) {
-            outboxes.endQuarantine(peer.identity());
-            log.info("quarantine of identity {} ended; it may join again", peer.identity());
-        }
-    };
-
-    private void evictPeer(PeerRecord r, EvictReason reason, boolean shutConnection, long now) {
-        table.remove(r);
-        publish(PeerEvent.Type.EVICTED, r, null, reason); // before the session's end: membership first, as on joining
-        boolean lostTouch = reason == EvictReason.TRANSPORT_LOST || reason == EvictReason.HEARTBEAT_TIMEOUT;
-        if (lostTouch && r.heartbeating() && !config.resumeWindow.isZero()) {
-            sessions.park(r.identity(), now + config.resumeWindow.toNanos()); // the session waits for its client
-        } else {
-            sessions.end(r.identity(), r.address(), reason, Counter.DROPPED_PEER_GONE);
-        }
-        loopCounters.inc(Counter.EVICTIONS);
-        switch (reason) {
-            case HEARTBEAT_TIMEOUT: loopCounters.inc(Counter.EVICTED_HEARTBEAT_TIMEOUT); break;
-            case TRANSPORT_LOST: loopCounters.inc(Counter.EVICTED_TRANSPORT_LOST); break;
-            case EXPLICIT: loopCounters.inc(Counter.EVICTED_EXPLICIT); break;
-            default: break;
-        }
-        if (shutConnection) {
-            Conn conn = connections.at(r.address());
-            if (conn == null) {
-                log.warn("evicting {} ({}): no connection is known for address {}; the transport heartbeat will reap it",
-                        r.identity(), reason, Connections.peerOf(r.address()));
-            } else if (!conn.shutting) {
-                conn.eviction = true;
-                if (r.heartbeating()) {
-                    sendControl(r.identity(), Command.disconnect(Command.Reason.EVICTED,
-                            (int) Math.min(Integer.MAX_VALUE, config.heartbeatInterval.toMillis()), reason.name()).encode());
-                    connections.shutdownAt(conn, now + evictionGraceNanos);
-                } else {
-                    connections.shutdown(conn, now);
-                }
-            }
-        }
-        if (log.isDebugEnabled()) {
-            log.debug("evicted {} at {}: {}", r.identity(), r.address(), reason);
-        }
-    }
-
-    /** Shuts the connection an identity left behind when it moved to a new one. */
-    private void shutZombie(String previousAddress, long now) {
-        Conn old = connections.at(previousAddress);
-        if (old != null && !old.shutting) {
-            loopCounters.inc(Counter.ZOMBIES_SHUT);
-            old.replaced = true;
-            connections.shutdown(old, now);
-        }
-    }
 
     // ------------------------------------------------------------------ send
 
@@ -1126,22 +735,8 @@ public final class RouterLoop {
 
     // ------------------------------------------------------------------ helpers
 
-    private void publish(PeerEvent.Type type, PeerRecord r, String previousAddress, EvictReason reason) {
-        events.publish(new PeerEvent(type, r.identity(), sessions.current(r.identity()), Connections.peerOf(r.address()),
-                Connections.peerOf(previousAddress), reason, Instant.now()));
-    }
 
-    private PeerSnapshot toSnapshot(PeerRecord r) {
-        Outbox ob = outboxes.get(r.identity());
-        Session s = ob == null ? null : ob.session;
-        return new PeerSnapshot(r.identity(), r.state(), Connections.peerOf(r.address()), wall(r.connectedSince()),
-                wall(r.lastHeard()), r.takeovers(), r.heartbeating(), s, ob == null ? 0 : ob.count.get(),
-                ob == null ? 0 : ob.bytes.get());
-    }
 
-    private Instant wall(long nanos) {
-        return startWall.plusNanos(nanos - startNanos);
-    }
 
     /** Open connections the loop knows of (for tests and diagnostics). */
     public int connectionCount() {

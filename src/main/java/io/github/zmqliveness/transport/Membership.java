@@ -1,0 +1,249 @@
+package io.github.zmqliveness.transport;
+
+import io.github.zmqliveness.EvictReason;
+import io.github.zmqliveness.Identity;
+import io.github.zmqliveness.PeerEvent;
+import io.github.zmqliveness.PeerSnapshot;
+import io.github.zmqliveness.PeerState;
+import io.github.zmqliveness.Session;
+import io.github.zmqliveness.liveness.PeerRecord;
+import io.github.zmqliveness.liveness.PeerTable;
+import io.github.zmqliveness.protocol.Command;
+import org.slf4j.Logger;
+
+import java.nio.channels.SocketChannel;
+import java.time.Instant;
+import java.util.function.BiConsumer;
+
+/**
+ * Who is in the router's table, and what happens as they come and go: a join, a takeover (the old connection is shut
+ * as a zombie), a conflict and its quarantine, a refusal, an eviction (its connection shut after a goodbye for
+ * protocol clients, its session parked or ended), a lost connection. Every change is published as a peer event,
+ * membership first and the session's change after it. Loop thread only.
+ */
+final class Membership {
+    private final RouterConfig config;
+    private final PeerTable table;
+    private final Sessions sessions;
+    private final Outboxes outboxes;
+    private final Connections connections;
+    private final Counters.Owner counters;
+    private final EventDispatcher<PeerEvent> events;
+    private final BiConsumer<Identity, byte[]> sendControl;
+    private final Logger log;
+    private final long evictionGraceNanos;
+    private final long startNanos = System.nanoTime();
+    private final Instant startWall = Instant.now();
+
+    Membership(RouterConfig config, PeerTable table, Sessions sessions, Outboxes outboxes, Connections connections,
+            Counters.Owner counters, EventDispatcher<PeerEvent> events, BiConsumer<Identity, byte[]> sendControl, Logger log,
+            long evictionGraceNanos) {
+        this.config = config;
+        this.table = table;
+        this.sessions = sessions;
+        this.outboxes = outboxes;
+        this.connections = connections;
+        this.counters = counters;
+        this.events = events;
+        this.sendControl = sendControl;
+        this.log = log;
+        this.evictionGraceNanos = evictionGraceNanos;
+    }
+
+    /** Runs the table's deadlines: suspects, evictions, ends of quarantine. */
+    void tick(long now) {
+        table.onTick(now, tickSink);
+    }
+
+    private final PeerTable.TickSink tickSink = new PeerTable.TickSink() {
+        @Override
+        public void suspect(PeerRecord peer) {
+            counters.inc(Counter.SUSPECTS);
+            publish(PeerEvent.Type.SUSPECT, peer, null, null);
+        }
+
+        @Override
+        public void evicted(PeerRecord peer, EvictReason reason) {
+            evictPeer(peer, reason, true, System.nanoTime());
+        }
+
+        @Override
+        public void quarantineEnded(PeerRecord peer) {
+            outboxes.endQuarantine(peer.identity());
+            log.info("quarantine of identity {} ended; it may join again", peer.identity());
+        }
+    };
+
+    /** JeroMQ's DISCONNECTED for {@code ch}, once every message the connection pushed before it has been read. */
+    void onDisconnected(SocketChannel ch) {
+        Conn conn = connections.closed(ch);
+        if (conn == null || conn.shutting || conn.identity == null) {
+            return; // unknown, shut by us (already out of the table), or never identified
+        }
+        PeerRecord r = table.get(conn.identity);
+        // Only if the identity is still on this very connection: when the kernel has reused the key for a newer
+        // connection (the same ports), that one is at the key now and this late DISCONNECTED is not about it.
+        Conn atKey = connections.at(conn.key);
+        if (r != null && r.state() != PeerState.QUARANTINED && conn.key != null && conn.key.equals(r.address())
+                && (atKey == null || atKey == conn)) {
+            evictPeer(r, EvictReason.TRANSPORT_LOST, false, System.nanoTime());
+        }
+    }
+
+    /**
+     * ZeroMQ says the pipe that owns {@code identity} ended with its connection. Under a name that
+     * ROUTER_HANDOVER made up for a replaced pipe it concerns nobody in the table.
+     */
+    void onPipeGone(Identity identity) {
+        PeerRecord r = table.get(identity);
+        if (r != null && r.state() != PeerState.QUARANTINED) {
+            evictPeer(r, EvictReason.TRANSPORT_LOST, false, System.nanoTime());
+        }
+    }
+
+    /**
+     * The table's verdict on an arrival, with its side effects; null if the message must be refused.
+     * {@code known} is the identity's record, or null if it is not in the table. A plain DEALER's
+     * new connection begins a new session here; a HELLO's session is decided by the {@link ProtocolServer}.
+     */
+    PeerRecord arrive(Identity identity, PeerRecord known, String key, Conn conn, long now, boolean hello,
+            boolean sameClient) {
+        PeerRecord r = known;
+        PeerTable.Arrival arrival;
+        if (r == null) {
+            r = table.join(identity, key, now);
+            arrival = PeerTable.Arrival.JOINED;
+        } else {
+            arrival = table.onMessage(r, key, now, sameClient);
+        }
+        if (conn != null) {
+            if (conn.identity != null && !conn.identity.equals(identity)) {
+                conn.session = null; // a connection that changed routing id (it cannot in ZMTP, but be safe)
+            }
+            conn.identity = identity;
+        }
+        switch (arrival) {
+            case JOINED: {
+                counters.inc(Counter.JOINS);
+                sessions.joined(identity);
+                publish(PeerEvent.Type.JOINED, r, null, null);
+                if (!hello) {
+                    beginPlain(identity, key, conn);
+                }
+                return r;
+            }
+            case HEARD:
+                return r;
+            case TOOK_OVER:
+                counters.inc(Counter.TAKEOVERS);
+                shutZombie(r.previousAddress(), now);
+                publish(PeerEvent.Type.TOOK_OVER, r, r.previousAddress(), null);
+                if (!hello) {
+                    beginPlain(identity, key, conn);
+                }
+                return r;
+            case CONFLICT:
+                counters.inc(Counter.CONFLICTS);
+                counters.inc(Counter.RECEIVED_QUARANTINED); // the message that revealed the conflict is refused too
+                counters.inc(Counter.EVICTIONS);
+                counters.inc(Counter.EVICTED_CONFLICT);
+                log.warn("identity {} was taken over {} times within {} (latest from {}, before that {}): two live clients "
+                        + "share it; quarantined for {}. Give each client its own routing id.", identity, config.conflictThreshold,
+                        config.conflictWindow, Connections.peerOf(key), Connections.peerOf(r.previousAddress()), config.quarantine);
+                sessions.quarantine(identity, key);
+                shutZombie(r.previousAddress(), now);
+                refuse(identity, conn, now, hello);
+                publish(PeerEvent.Type.CONFLICT, r, r.previousAddress(), null);
+                publish(PeerEvent.Type.EVICTED, r, r.previousAddress(), EvictReason.CONFLICT);
+                return null;
+            case QUARANTINED:
+                counters.inc(Counter.RECEIVED_QUARANTINED);
+                refuse(identity, conn, now, hello);
+                return null;
+            default:
+                throw new AssertionError(arrival);
+        }
+    }
+
+    private void beginPlain(Identity identity, String key, Conn conn) {
+        Session s = sessions.beginPlain(identity, key);
+        if (conn != null) {
+            conn.session = s;
+        }
+    }
+
+    /** Turns a quarantined identity's connection away: a DISCONNECT for protocol clients, then shut. */
+    private void refuse(Identity identity, Conn conn, long now, boolean hello) {
+        if (hello) {
+            sendControl.accept(identity, Command.disconnect(Command.Reason.CONFLICT, (int) Math.min(Integer.MAX_VALUE, config.quarantine.toMillis()),
+                    "identity " + identity + " is used by several clients at once").encode());
+            connections.shutdownAt(conn, now + evictionGraceNanos);
+        } else if (conn != null && !conn.shutting) {
+            connections.shutdown(conn, now);
+        }
+    }
+
+    void evictPeer(PeerRecord r, EvictReason reason, boolean shutConnection, long now) {
+        table.remove(r);
+        publish(PeerEvent.Type.EVICTED, r, null, reason); // before the session's end: membership first, as on joining
+        boolean lostTouch = reason == EvictReason.TRANSPORT_LOST || reason == EvictReason.HEARTBEAT_TIMEOUT;
+        if (lostTouch && r.heartbeating() && !config.resumeWindow.isZero()) {
+            sessions.park(r.identity(), now + config.resumeWindow.toNanos()); // the session waits for its client
+        } else {
+            sessions.end(r.identity(), r.address(), reason, Counter.DROPPED_PEER_GONE);
+        }
+        counters.inc(Counter.EVICTIONS);
+        switch (reason) {
+            case HEARTBEAT_TIMEOUT: counters.inc(Counter.EVICTED_HEARTBEAT_TIMEOUT); break;
+            case TRANSPORT_LOST: counters.inc(Counter.EVICTED_TRANSPORT_LOST); break;
+            case EXPLICIT: counters.inc(Counter.EVICTED_EXPLICIT); break;
+            default: break;
+        }
+        if (shutConnection) {
+            Conn conn = connections.at(r.address());
+            if (conn == null) {
+                log.warn("evicting {} ({}): no connection is known for address {}; the transport heartbeat will reap it",
+                        r.identity(), reason, Connections.peerOf(r.address()));
+            } else if (!conn.shutting) {
+                conn.eviction = true;
+                if (r.heartbeating()) {
+                    sendControl.accept(r.identity(), Command.disconnect(Command.Reason.EVICTED,
+                            (int) Math.min(Integer.MAX_VALUE, config.heartbeatInterval.toMillis()), reason.name()).encode());
+                    connections.shutdownAt(conn, now + evictionGraceNanos);
+                } else {
+                    connections.shutdown(conn, now);
+                }
+            }
+        }
+        if (log.isDebugEnabled()) {
+            log.debug("evicted {} at {}: {}", r.identity(), r.address(), reason);
+        }
+    }
+
+    /** Shuts the connection an identity left behind when it moved to a new one. */
+    private void shutZombie(String previousAddress, long now) {
+        Conn old = connections.at(previousAddress);
+        if (old != null && !old.shutting) {
+            counters.inc(Counter.ZOMBIES_SHUT);
+            old.replaced = true;
+            connections.shutdown(old, now);
+        }
+    }
+
+    void publish(PeerEvent.Type type, PeerRecord r, String previousAddress, EvictReason reason) {
+        events.publish(new PeerEvent(type, r.identity(), sessions.current(r.identity()), Connections.peerOf(r.address()),
+                Connections.peerOf(previousAddress), reason, Instant.now()));
+    }
+
+    PeerSnapshot toSnapshot(PeerRecord r) {
+        Outbox ob = outboxes.get(r.identity());
+        Session s = ob == null ? null : ob.session;
+        return new PeerSnapshot(r.identity(), r.state(), Connections.peerOf(r.address()), wall(r.connectedSince()),
+                wall(r.lastHeard()), r.takeovers(), r.heartbeating(), s, ob == null ? 0 : ob.count.get(),
+                ob == null ? 0 : ob.bytes.get());
+    }
+
+    private Instant wall(long nanos) {
+        return startWall.plusNanos(nanos - startNanos);
+    }
+}
