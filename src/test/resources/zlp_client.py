@@ -1,7 +1,7 @@
 """A raw ZLP client on a real libzmq DEALER (Debian's python3-zmq), for session/stale-message tests.
 
 usage: zlp_client.py --endpoint EP --identity ID [--instance HEX32] [--epoch N] [--resume-session N]
-                     [--send N --size BYTES] [--no-read] [--run-seconds S]
+                     [--send N --size BYTES] [--no-read] [--rcvhwm N] [--run-seconds S]
 
 Speaks the new ZLP revision by hand: the server tags every application message it sends with a
 13-byte DATA(session) frame. Says HELLO once, first on its connection (no ZMQ_HELLO_MSG in
@@ -56,6 +56,7 @@ def main():
     ap.add_argument("--send", type=int, default=0, help="messages to send after WELCOME")
     ap.add_argument("--size", type=int, default=64, help="bytes per sent message (at least 8)")
     ap.add_argument("--no-read", action="store_true", help="after sending, never read or heartbeat")
+    ap.add_argument("--rcvhwm", type=int, help="ZMQ_RCVHWM (libzmq's default: 1000 messages)")
     ap.add_argument("--run-seconds", type=float, default=5.0, help="how long to keep reading")
     a = ap.parse_args()
     instance = bytes.fromhex(a.instance) if a.instance else os.urandom(16)
@@ -95,6 +96,8 @@ def main():
     s = ctx.socket(zmq.DEALER)
     s.setsockopt(zmq.ROUTING_ID, a.identity.encode())
     s.setsockopt(zmq.LINGER, 0)
+    if a.rcvhwm is not None:
+        s.setsockopt(zmq.RCVHWM, a.rcvhwm)
     clean = False
     try:
         s.connect(a.endpoint)

@@ -48,7 +48,8 @@ class LibzmqSessionTest {
             for (int trial = 0; trial < 5; trial++) {
                 String name = "host-" + trial;
                 Identity id = Identity.of(name);
-                try (ChildProcess old = ChildProcess.start(zlpClient(endpoint, name, "--send", "3000", "--size", "8192", "--no-read"))) {
+                try (ChildProcess old = ChildProcess.start(zlpClient(endpoint, name, "--send", "3000", "--size", "8192", "--no-read",
+                        "--rcvhwm", "10"))) {
                     old.awaitLine("{\"event\": \"sent\"", Duration.ofSeconds(20));
                     await().atMost(Duration.ofSeconds(30)).until(() -> router.peer(id).map(PeerSnapshot::queuedMessages).orElse(0) > 0);
                     try (ChildProcess fresh = ChildProcess.start(zlpClient(endpoint, name, "--send", "20", "--size", "64",

@@ -36,8 +36,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The client's engine: one thread that alone owns the DEALER socket. It connects, says HELLO,
@@ -99,9 +97,8 @@ public final class ClientLoop {
     private final Settings settings;
     private final byte[] instance = new byte[16];
     private final Waker waker = new Waker();
-    private final ConcurrentLinkedQueue<Outbox.Out> outbound = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger queuedCount = new AtomicInteger();
-    private final AtomicLong queuedBytes = new AtomicLong();
+    /** What the application sent and the loop has not written yet: the same outbox as one of the router's identities. */
+    private final Outbox outbox;
     private final BlockingQueue<Message> inbound;
     /** Connection failures from JeroMQ's I/O thread: true for a lost connection, false for a failed connect. */
     private final ConcurrentLinkedQueue<Boolean> disconnects = new ConcurrentLinkedQueue<>();
@@ -128,7 +125,6 @@ public final class ClientLoop {
     private Attempt current;
     private final ServerWatch watch;
     private boolean everConnected;
-    private Outbox.Out head;
     /**
      * Data that came on the current connection before its WELCOME, tagged with the session this client asked to
      * resume: delivered if WELCOME says that session resumed, dropped otherwise.
@@ -139,6 +135,7 @@ public final class ClientLoop {
 
     public ClientLoop(Settings settings) {
         this.settings = settings;
+        this.outbox = new Outbox(settings.identity);
         new SecureRandom().nextBytes(instance);
         this.inbound = new ArrayBlockingQueue<>(settings.receiveQueueCapacity);
         this.watch = new ServerWatch(settings.heartbeatInterval.toNanos(), settings.liveness);
@@ -167,7 +164,7 @@ public final class ClientLoop {
     public Map<String, Long> counters() {
         Map<String, Long> m = new java.util.LinkedHashMap<>();
         m.putAll(counters.snapshot());
-        m.put("queuedMessages", (long) queuedCount.get());
+        m.put("queuedMessages", (long) outbox.count.get());
         return m;
     }
 
@@ -186,19 +183,12 @@ public final class ClientLoop {
             counters.inc(Counter.DROPPED_TOO_LARGE);
             return SendResult.TOO_LARGE;
         }
-        if (queuedCount.incrementAndGet() > settings.maxQueuedMessages) {
-            queuedCount.decrementAndGet();
-            counters.inc(Counter.DROPPED_QUEUE_FULL);
-            return SendResult.DROPPED_QUEUE_FULL;
-        }
-        if (queuedBytes.addAndGet(size) > settings.maxQueuedBytes) {
-            queuedBytes.addAndGet(-size);
-            queuedCount.decrementAndGet();
+        if (!outbox.reserve(size, settings.maxQueuedMessages, settings.maxQueuedBytes)) {
             counters.inc(Counter.DROPPED_QUEUE_FULL);
             return SendResult.DROPPED_QUEUE_FULL;
         }
         long t = (ttl != null ? ttl : settings.messageTtl).toNanos();
-        outbound.add(new Outbox.Out(frames, size, System.nanoTime() + t, 0));
+        outbox.queue.add(new Outbox.Out(frames, size, System.nanoTime() + t, 0));
         waker.wake();
         return s == ClientState.READY ? SendResult.QUEUED : SendResult.PARKED;
     }
@@ -296,10 +286,10 @@ public final class ClientLoop {
         if (!running || !disconnects.isEmpty()) {
             return 0;
         }
-        if (state == ClientState.READY && head == null && !outbound.isEmpty()) {
+        if (state == ClientState.READY && outbox.head == null && !outbox.queue.isEmpty()) {
             return 0; // new messages to write
         }
-        if (state == ClientState.READY && head != null) {
+        if (state == ClientState.READY && outbox.head != null) {
             next = Math.min(next, now + TimeUnit.MILLISECONDS.toNanos(10)); // a refused head is retried soon
         }
         return Math.max(0, Math.min(1000, TimeUnit.NANOSECONDS.toMillis(next - now) + 1));
@@ -459,6 +449,10 @@ public final class ClientLoop {
         }
         switch (c.type()) {
             case WELCOME:
+                if (state != ClientState.CONNECTING) {
+                    counters.inc(Counter.RECEIVED_MALFORMED); // a second WELCOME on one connection: ignored, counted once
+                    break;
+                }
                 counters.inc(Counter.COMMANDS_RECEIVED);
                 onWelcome(c, now);
                 break;
@@ -484,10 +478,6 @@ public final class ClientLoop {
         }
         boolean resumed = (c.flags() & Command.FLAG_RESUMED) != 0;
         boolean rejoin = everConnected;
-        if (state != ClientState.CONNECTING) {
-            counters.inc(Counter.RECEIVED_MALFORMED); // a second WELCOME on one connection: ignored
-            return;
-        }
         session = c.session();
         if (resumed && c.session() == resuming) {
             for (List<byte[]> m : held) {
@@ -616,21 +606,21 @@ public final class ClientLoop {
 
     private void flush(long now) {
         while (socket != null && state == ClientState.READY) {
-            Outbox.Out o = head != null ? head : outbound.poll();
+            Outbox.Out o = outbox.head != null ? outbox.head : outbox.queue.poll();
             if (o == null) {
                 return;
             }
-            head = null;
+            outbox.head = null;
             if (o.expiresAt <= now) {
-                release(o);
+                outbox.release(o);
                 counters.inc(Counter.DROPPED_EXPIRED);
                 continue;
             }
             if (!write(o)) {
-                head = o;
+                outbox.head = o;
                 return;
             }
-            release(o);
+            outbox.release(o);
             counters.inc(Counter.MESSAGES_SENT);
         }
     }
@@ -659,38 +649,33 @@ public final class ClientLoop {
         }
     }
 
-    private void release(Outbox.Out o) {
-        queuedCount.decrementAndGet();
-        queuedBytes.addAndGet(-o.bytes);
-    }
-
     /** Drops everything queued: messages meant for a session that is over. */
     private void dropQueued() {
-        if (head != null) {
-            release(head);
-            head = null;
+        if (outbox.head != null) {
+            outbox.release(outbox.head);
+            outbox.head = null;
             counters.inc(Counter.DROPPED_STALE_SESSION);
         }
         Outbox.Out o;
-        while ((o = outbound.poll()) != null) {
-            release(o);
+        while ((o = outbox.queue.poll()) != null) {
+            outbox.release(o);
             counters.inc(Counter.DROPPED_STALE_SESSION);
         }
     }
 
     private void expireQueued(long now) {
-        if (head != null && head.expiresAt <= now) {
-            release(head);
-            head = null;
+        if (outbox.head != null && outbox.head.expiresAt <= now) {
+            outbox.release(outbox.head);
+            outbox.head = null;
             counters.inc(Counter.DROPPED_EXPIRED);
         }
-        Outbox.Out first = outbound.peek();
+        Outbox.Out first = outbox.queue.peek();
         while (first != null && first.expiresAt <= now) {
-            if (outbound.remove(first)) {
-                release(first);
+            if (outbox.queue.remove(first)) {
+                outbox.release(first);
                 counters.inc(Counter.DROPPED_EXPIRED);
             }
-            first = outbound.peek();
+            first = outbox.queue.peek();
         }
     }
 

@@ -83,6 +83,7 @@ final class Sessions {
         Outbox ob = joined(identity);
         Session old = ob.session;
         if (old != null && old.hasInstance(hello.instance()) && (hello.flags() & Command.FLAG_RESUME) != 0) {
+            ob.controls.clear(); // a WELCOME still waiting for the previous connection would be a second one on this
             counters.inc(Counter.SESSIONS_RESUMED);
             publish(PeerEvent.Type.SESSION_RESUMED, old, address, null);
             return old;
