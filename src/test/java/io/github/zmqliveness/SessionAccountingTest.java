@@ -4,7 +4,6 @@ import io.github.zmqliveness.protocol.Command;
 import io.github.zmqliveness.support.Dealers;
 import io.github.zmqliveness.support.EventRecorder;
 import org.junit.jupiter.api.Test;
-import org.zeromq.SocketType;
 import org.zeromq.ZContext;
 import org.zeromq.ZMQ;
 
@@ -168,23 +167,9 @@ class SessionAccountingTest {
     }
 
     private static void flood(ZContext ctx, String name, byte[] instance, String endpoint, int count) {
-        ZMQ.Socket s = null;
-        byte[] welcome = null;
-        for (int attempt = 0; attempt < 5 && welcome == null; attempt++) { // JeroMQ's stuck handshakes: see StaleSessionTest
-            if (s != null) {
-                ctx.destroySocket(s);
-            }
-            s = ctx.createSocket(SocketType.DEALER);
-            s.setIdentity(name.getBytes(StandardCharsets.UTF_8));
-            s.setLinger(0);
-            s.setReconnectIVL(-1);
-            s.setHandshakeIvl(1_000);
-            s.setReceiveTimeOut(2_000);
-            s.setRcvHWM(10);
-            s.setHelloMsg(Command.hello(instance, 1, Command.FLAG_RESUME).encode());
-            s.connect(endpoint);
-            welcome = s.recv();
-        }
+        Dealers.Opened opened = Dealers.protocolClient(ctx, name, Command.hello(instance, 1, Command.FLAG_RESUME).encode(), endpoint, 10);
+        ZMQ.Socket s = opened.socket;
+        byte[] welcome = opened.first;
         assertNotNull(welcome, name + ": no WELCOME");
         byte[] payload = new byte[1024];
         payload[0] = 'o';

@@ -5,7 +5,6 @@ import io.github.zmqliveness.support.Dealers;
 import io.github.zmqliveness.support.EventRecorder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.zeromq.SocketType;
 import org.zeromq.ZContext;
 import org.zeromq.ZMQ;
 
@@ -76,27 +75,10 @@ class StaleSessionTest {
      */
     private static ZMQ.Socket flooding(ZContext ctx, String identity, byte[] instance, long epoch, LivenessRouter router,
             int count, int size) {
-        ZMQ.Socket s = null;
-        byte[] welcome = null;
-        // JeroMQ now and then leaves a fresh outgoing connection stuck in its ZMTP handshake (it never sends its
-        // greeting; research/jeromq-0.6.0.md): such a socket gives up after 1 s, and this old instance tries again on a
-        // new socket, as a real client would.
-        for (int attempt = 0; attempt < 5 && welcome == null; attempt++) {
-            if (s != null) {
-                ctx.destroySocket(s);
-            }
-            s = ctx.createSocket(SocketType.DEALER);
-            s.setIdentity(identity.getBytes(StandardCharsets.UTF_8));
-            s.setLinger(0);
-            s.setReconnectIVL(-1); // never back once the router shuts its connection
-            s.setHandshakeIvl(1_000);
-            s.setReceiveTimeOut(2_000);
-            s.setSndHWM(count + 10);
-            s.setRcvHWM(10); // it reads nothing: what the router sends it backs up in the router's queue
-            s.setHelloMsg(Command.hello(instance, epoch, Command.FLAG_RESUME).encode());
-            s.connect(router.endpoints().get(0));
-            welcome = s.recv();
-        }
+        Dealers.Opened opened = Dealers.protocolClient(ctx, identity, Command.hello(instance, epoch, Command.FLAG_RESUME).encode(),
+                router.endpoints().get(0), 10); // it reads nothing: what the router sends it backs up in the router's queue
+        ZMQ.Socket s = opened.socket;
+        byte[] welcome = opened.first;
         assertNotNull(welcome, () -> identity + ": the old instance got no WELCOME in 5 attempts; router " + router.stats());
         assertTrue(Command.looksLikeCommand(welcome));
         for (int i = 0; i < count; i++) {
@@ -304,21 +286,10 @@ class StaleSessionTest {
                 await().atMost(Duration.ofSeconds(30)).until(() -> router.peer(id).isEmpty());
             }
             try (ZContext ctx = Dealers.context()) {
-                ZMQ.Socket back = null;
-                byte[] first = null;
-                for (int attempt = 0; attempt < 5 && first == null; attempt++) { // JeroMQ's stuck handshakes, as above
-                    if (back != null) {
-                        ctx.destroySocket(back);
-                    }
-                    back = ctx.createSocket(SocketType.DEALER);
-                    back.setIdentity(name.getBytes(StandardCharsets.UTF_8));
-                    back.setLinger(0);
-                    back.setHandshakeIvl(1_000);
-                    back.setReceiveTimeOut(2_000);
-                    back.setHelloMsg(Command.hello(instance, 2, Command.FLAG_RESUME).encode());
-                    back.connect(router.endpoints().get(0));
-                    first = back.recv();
-                }
+                Dealers.Opened opened = Dealers.protocolClient(ctx, name, Command.hello(instance, 2, Command.FLAG_RESUME).encode(),
+                        router.endpoints().get(0), 1000);
+                ZMQ.Socket back = opened.socket;
+                byte[] first = opened.first;
                 assertNotNull(first, "trial " + trial + ": nothing for the returning instance");
                 back.setReceiveTimeOut(3_000);
                 // PROTOCOL.md section 6, client rules: data before WELCOME (written into the new connection while the

@@ -552,30 +552,28 @@ public final class RouterLoop {
         waker.wake();
     }
 
-    /** Formats a channel's remote address exactly as JeroMQ formats the Peer-Address metadata. */
+    /** A channel's remote address, formatted exactly as JeroMQ formats the Peer-Address metadata, or null. */
     static String addressOf(SocketChannel ch) {
         try {
-            SocketAddress sa = ch.getRemoteAddress();
-            if (sa instanceof InetSocketAddress) {
-                InetSocketAddress isa = (InetSocketAddress) sa;
-                return isa.getAddress().getHostAddress() + ":" + isa.getPort();
-            }
+            return format(ch.getRemoteAddress());
         } catch (IOException e) {
-            // closed before we looked
+            return null; // closed before we looked
         }
-        return null;
     }
 
-    /** Formats a channel's local address as JeroMQ formats the self-address metadata, or null. */
+    /** A channel's local address, formatted as JeroMQ formats the self-address metadata, or null. */
     static String localAddressOf(SocketChannel ch) {
         try {
-            SocketAddress sa = ch.getLocalAddress();
-            if (sa instanceof InetSocketAddress) {
-                InetSocketAddress isa = (InetSocketAddress) sa;
-                return isa.getAddress().getHostAddress() + ":" + isa.getPort();
-            }
+            return format(ch.getLocalAddress());
         } catch (IOException e) {
-            // closed before we looked
+            return null; // closed before we looked
+        }
+    }
+
+    private static String format(SocketAddress sa) {
+        if (sa instanceof InetSocketAddress) {
+            InetSocketAddress isa = (InetSocketAddress) sa;
+            return isa.getAddress().getHostAddress() + ":" + isa.getPort();
         }
         return null;
     }
