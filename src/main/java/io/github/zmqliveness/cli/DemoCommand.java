@@ -283,7 +283,8 @@ final class DemoCommand {
             problems.add("old connection not shut within " + ZOMBIE_WAIT.toMillis() + "ms (" + router.connectionCount()
                     + " connections, " + connectionsBefore + " expected)");
         }
-        List<PeerEvent> after = recorder.since(mark, EventRecorder.about("laptop"));
+        // The move also ends the old connection's session and starts the new one's; any other event is a problem.
+        List<PeerEvent> after = recorder.since(mark, EventRecorder.about("laptop").and(e -> !isSessionEvent(e)));
         if (after.size() > 1) {
             problems.add("then " + describe(after.get(1)));
         }
@@ -389,7 +390,7 @@ final class DemoCommand {
         Identity id = Identity.of("steady-raw");
         List<PeerEvent> events = recorder.since(start, EventRecorder.about("steady-raw"));
         Optional<PeerSnapshot> row = router.peer(id);
-        boolean onlyJoined = events.size() == 1 && events.get(0).type() == PeerEvent.Type.JOINED;
+        boolean onlyJoined = joinedOnceWithOneSession(events);
         boolean alive = row.isPresent() && row.get().state() == PeerState.ALIVE;
         long messages = tally.count(id);
         String seen = (alive ? "alive" : "not alive") + ", " + messages + " messages, events:" + names(events);
@@ -402,7 +403,7 @@ final class DemoCommand {
         List<PeerEvent> events = recorder.since(start, EventRecorder.about("steady"));
         List<ClientEvent> own = steady.events().since(0, e -> true);
         Optional<PeerSnapshot> row = router.peer(id);
-        boolean onlyJoined = events.size() == 1 && events.get(0).type() == PeerEvent.Type.JOINED;
+        boolean onlyJoined = joinedOnceWithOneSession(events);
         boolean onlyConnected = own.size() == 1 && own.get(0).type() == ClientEvent.Type.CONNECTED;
         boolean alive = row.isPresent() && row.get().state() == PeerState.ALIVE && row.get().heartbeating();
         boolean ready = steady.state() == ClientState.READY;
@@ -417,6 +418,17 @@ final class DemoCommand {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    private static boolean isSessionEvent(PeerEvent e) {
+        return e.type() == PeerEvent.Type.SESSION_STARTED || e.type() == PeerEvent.Type.SESSION_RESUMED
+                || e.type() == PeerEvent.Type.SESSION_ENDED;
+    }
+
+    /** Undisturbed: joined, its one session started, and nothing else. */
+    private static boolean joinedOnceWithOneSession(List<PeerEvent> events) {
+        return events.size() == 2 && events.get(0).type() == PeerEvent.Type.JOINED
+                && events.get(1).type() == PeerEvent.Type.SESSION_STARTED;
+    }
 
     private FaultResult judgeEviction(String name, String expected, Instant at, Optional<PeerEvent> seen, Set<EvictReason> reasons) {
         if (!seen.isPresent()) {

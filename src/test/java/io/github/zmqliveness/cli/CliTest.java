@@ -162,6 +162,18 @@ class CliTest {
     // ------------------------------------------------------------------ command line
 
     @Test
+    void theDemoThatTheReadmeRunsPassesEveryFaultCheck() {
+        // README, set-up: the main job is `java -jar target/zmq-liveness-cli.jar demo`; a change of events or rules
+        // that its checks do not expect must fail here, not on a new user's machine.
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Main.run(List.of("demo"), new PrintStream(out, true), new PrintStream(err, true));
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertEquals(Main.EXIT_OK, code, printed + err);
+        assertTrue(printed.contains("result: PASS"), printed);
+    }
+
+    @Test
     void badCommandLinesExitWithUsage() {
         for (List<String> args : Arrays.asList(List.<String>of(), List.of("frobnicate"), List.of("router"),
                 List.of("router", "--bind", "tcp://127.0.0.1:5555", "--heartbeat", "fast"),
