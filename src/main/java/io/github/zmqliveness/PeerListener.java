@@ -13,4 +13,11 @@ package io.github.zmqliveness;
 @FunctionalInterface
 public interface PeerListener {
     void onEvent(PeerEvent event);
+
+    /**
+     * The router itself stalled for at least one heartbeat interval (see {@link Stall}); called on the same thread and
+     * in the same order as {@link #onEvent}. Does nothing unless overridden.
+     */
+    default void onStall(Stall stall) {
+    }
 }

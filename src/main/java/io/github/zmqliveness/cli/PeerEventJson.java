@@ -1,6 +1,7 @@
 package io.github.zmqliveness.cli;
 
 import io.github.zmqliveness.PeerEvent;
+import io.github.zmqliveness.Stall;
 
 import java.util.Locale;
 
@@ -15,10 +16,20 @@ final class PeerEventJson {
                 .put("identity", event.identity().toString())
                 .put("address", event.address());
         json.putIfPresent("previous_address", event.previousAddress());
+        if (event.session() != null) {
+            json.put("session", event.session().number());
+            json.putIfPresent("instance", event.session().instanceId());
+        }
         if (event.reason() != null) {
             json.put("reason", snakeCase(event.reason()));
         }
         return json.put("time", event.time().toString());
+    }
+
+    /** The line for a stall of the router itself. */
+    static JsonObject of(Stall stall) {
+        return new JsonObject().put("event", "stalled").put("duration_ms", stall.duration().toMillis())
+                .put("peers_covered", (long) stall.peersCovered()).put("time", stall.time().toString());
     }
 
     /** {@code TOOK_OVER} becomes {@code took_over}. */

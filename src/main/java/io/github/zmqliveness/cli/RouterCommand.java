@@ -1,6 +1,9 @@
 package io.github.zmqliveness.cli;
 
 import io.github.zmqliveness.LivenessRouter;
+import io.github.zmqliveness.PeerEvent;
+import io.github.zmqliveness.PeerListener;
+import io.github.zmqliveness.Stall;
 import io.github.zmqliveness.Message;
 
 import java.io.PrintStream;
@@ -32,7 +35,17 @@ final class RouterCommand {
             LivenessRouter.Builder builder = LivenessRouter.builder()
                     .heartbeatInterval(options.heartbeat)
                     .liveness(options.liveness)
-                    .listener(event -> out.write(PeerEventJson.of(event)));
+                    .listener(new PeerListener() {
+                        @Override
+                        public void onEvent(PeerEvent event) {
+                            out.write(PeerEventJson.of(event));
+                        }
+
+                        @Override
+                        public void onStall(Stall stall) {
+                            out.write(PeerEventJson.of(stall));
+                        }
+                    });
             options.endpoints.forEach(builder::bind);
             router = builder.build();
         } catch (IllegalArgumentException | IllegalStateException e) {

@@ -69,6 +69,8 @@ public final class PeerTable {
     private final LivenessRules rules;
     private final Map<Identity, PeerRecord> peers = new HashMap<>();
     private final PriorityQueue<Entry> deadlines = new PriorityQueue<>();
+    /** No suspicion or eviction for silence before this time: the driver could not hear (see {@link #stalled}). */
+    private long heldUntil = Long.MIN_VALUE;
 
     public PeerTable(LivenessRules rules) {
         this.rules = rules;
@@ -204,6 +206,32 @@ public final class PeerTable {
         return Long.MAX_VALUE;
     }
 
+    /**
+     * The driver could not hear its peers for {@code stallNanos}, up to {@code now}: its own thread stalled (a GC
+     * pause, the process stopped, a handler that did not return, reading paused). Silence it could not hear is not
+     * held against anyone: no peer is suspected or evicted for silence before one interval from now, time enough
+     * to read what the peers sent meanwhile. A peer that really died is evicted at the end of that interval, so
+     * within the bound (interval x liveness + interval) measured from the end of the stall.
+     *
+     * @return how many heartbeating peers had a deadline come due by now (during the stall), now held
+     */
+    public int stalled(long stallNanos, long now) {
+        heldUntil = Math.max(heldUntil, now + rules.intervalNanos());
+        int covered = 0;
+        for (PeerRecord peer : peers.values()) {
+            // The deadline as scheduled before the stall: what the driver reads meanwhile does not move it until it comes due.
+            if (peer.state != PeerState.QUARANTINED && peer.scheduledAt != PeerRecord.UNSCHEDULED && peer.scheduledAt <= now) {
+                covered++;
+            }
+        }
+        return covered;
+    }
+
+    /** True while suspicion and eviction are held after a stall. */
+    public boolean holding(long now) {
+        return now < heldUntil;
+    }
+
     /** Applies every deadline that is due at {@code now}. */
     public void onTick(long now, TickSink sink) {
         List<PeerRecord> due = null;
@@ -229,6 +257,11 @@ public final class PeerTable {
             }
             if (deadline > now) {
                 schedule(peer); // heard since: the deadline moved on
+                continue;
+            }
+            if (peer.state != PeerState.QUARANTINED && now < heldUntil) {
+                peer.scheduledAt = heldUntil; // silence the driver could not hear: looked at again when the hold ends
+                deadlines.add(new Entry(heldUntil, peer));
                 continue;
             }
             switch (peer.state) {

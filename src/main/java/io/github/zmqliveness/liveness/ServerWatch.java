@@ -10,6 +10,8 @@ public final class ServerWatch {
     private int liveness;
     private long lastHeard;
     private long lastSent;
+    /** Silence is not held against the server before this time (see {@link #stalled}). */
+    private long heldUntil = Long.MIN_VALUE;
 
     public ServerWatch(long intervalNanos, int liveness) {
         rules(intervalNanos, liveness);
@@ -40,9 +42,18 @@ public final class ServerWatch {
         lastSent = now;
     }
 
-    /** The server has been silent for interval x liveness: treat it as dead. */
+    /**
+     * The client's own thread could not listen up to {@code now} (a GC pause, the process stopped): the server's
+     * silence meanwhile is not its fault. It is not called silent before one interval from now, time enough to read
+     * what it sent meanwhile; a server that really died is given up at the end of that interval.
+     */
+    public void stalled(long now) {
+        heldUntil = Math.max(heldUntil, now + intervalNanos);
+    }
+
+    /** The server has been silent for interval x liveness, all of it while this client could listen: treat it as dead. */
     public boolean silent(long now) {
-        return now - lastHeard >= silenceLimitNanos();
+        return now >= heldUntil && now - lastHeard >= silenceLimitNanos();
     }
 
     /** One interval since the last heartbeat: time to send one. */
@@ -52,7 +63,11 @@ public final class ServerWatch {
 
     /** The next moment {@link #silent} or {@link #heartbeatDue} can change. */
     public long nextDeadline() {
-        return Math.min(lastSent + intervalNanos, lastHeard + silenceLimitNanos());
+        return Math.min(lastSent + intervalNanos, Math.max(heldUntil, lastHeard + silenceLimitNanos()));
+    }
+
+    public long intervalNanos() {
+        return intervalNanos;
     }
 
     public long silenceLimitNanos() {

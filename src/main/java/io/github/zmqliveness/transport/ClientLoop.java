@@ -132,6 +132,9 @@ public final class ClientLoop {
     private final List<List<byte[]>> held = new ArrayList<>();
     /** The session this connection's HELLO asked to resume, or 0. */
     private long resuming;
+    /** Loop only: when the server's silence was last judged, and how long the loop waited in polls since, as it asked. */
+    private long lastJudgedAt;
+    private long polledNanos;
 
     public ClientLoop(Settings settings) {
         this.settings = settings;
@@ -235,7 +238,9 @@ public final class ClientLoop {
                     // work is waiting: no poll
                 } else if (socket != null) {
                     PollItem[] items = {new PollItem(base, ZMQ.Poller.POLLIN), new PollItem(waker.source(), ZMQ.Poller.POLLIN)};
+                    long pollStart = System.nanoTime();
                     zmq.ZMQ.poll(selector, items, 2, timeout);
+                    polledNanos += Math.min(System.nanoTime() - pollStart, TimeUnit.MILLISECONDS.toNanos(timeout));
                 } else {
                     PollItem[] items = {new PollItem(waker.source(), ZMQ.Poller.POLLIN)};
                     zmq.ZMQ.poll(selector, items, 1, timeout);
@@ -323,6 +328,7 @@ public final class ClientLoop {
             return;
         }
         if (state == ClientState.READY) {
+            noticeStall(now);
             if (watch.silent(now)) {
                 counters.inc(Counter.SERVER_SILENT);
                 lose(ClientEvent.Cause.SERVER_SILENT, now, 0);
@@ -334,6 +340,25 @@ public final class ClientLoop {
                 counters.inc(Counter.HEARTBEATS_SENT);
             }
             flush(now);
+        }
+    }
+
+    /**
+     * Between two judgements of the server's silence the loop waited in polls, at most as long as it asked, and
+     * worked; beyond that (a GC pause, the process stopped or starved) it could not listen, and the server is not
+     * called silent for it before one interval from now (ServerWatch#stalled). The session is kept either way.
+     */
+    private void noticeStall(long now) {
+        long stall = lastJudgedAt == 0 ? 0 : now - lastJudgedAt - polledNanos;
+        lastJudgedAt = now;
+        polledNanos = 0;
+        if (stall >= watch.intervalNanos() / 2) {
+            watch.stalled(now);
+            counters.inc(Counter.STALLS);
+            if (stall >= watch.intervalNanos()) {
+                badInput.warn("stall", now, "client {} did not run for {} ms (a GC pause, or the process stopped or starved); "
+                        + "the server is not called silent for it", settings.identity, TimeUnit.NANOSECONDS.toMillis(stall));
+            }
         }
     }
 
@@ -493,6 +518,8 @@ public final class ClientLoop {
         everConnected = true;
         attempt = 0;
         state = ClientState.READY;
+        lastJudgedAt = 0; // judged afresh from this connection on
+        polledNanos = 0;
         watch.sent(now);
         counters.inc(Counter.SESSIONS);
         publish(new ClientEvent(rejoin ? ClientEvent.Type.REJOINED : ClientEvent.Type.CONNECTED, currentEndpoint, session, resumed,

@@ -54,6 +54,10 @@ public enum Counter {
     HANDLER_ERRORS("handlerErrors"),
     LISTENER_ERRORS("listenerErrors", Side.BOTH),
     LOOP_ERRORS("loopErrors"),
+    /** Times the loop (router's or client's) came back at least half an interval later than it asked; deadlines were held. */
+    STALLS("stalls", Side.BOTH),
+    /** Router: the total length of those stalls, in milliseconds. */
+    STALLED_MILLIS("stalledMillis"),
 
     // the client's own
     SESSIONS("sessions", Side.CLIENT),

@@ -28,7 +28,7 @@ final class Membership {
     private final Outboxes outboxes;
     private final Connections connections;
     private final Counters.Owner counters;
-    private final EventDispatcher<PeerEvent> events;
+    private final EventDispatcher<Object> events;
     private final BiConsumer<Identity, byte[]> sendControl;
     private final Logger log;
     private final long evictionGraceNanos;
@@ -36,7 +36,7 @@ final class Membership {
     private final Instant startWall = Instant.now();
 
     Membership(RouterConfig config, PeerTable table, Sessions sessions, Outboxes outboxes, Connections connections,
-            Counters.Owner counters, EventDispatcher<PeerEvent> events, BiConsumer<Identity, byte[]> sendControl, Logger log,
+            Counters.Owner counters, EventDispatcher<Object> events, BiConsumer<Identity, byte[]> sendControl, Logger log,
             long evictionGraceNanos) {
         this.config = config;
         this.table = table;

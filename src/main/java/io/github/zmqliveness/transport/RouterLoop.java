@@ -4,10 +4,12 @@ import io.github.zmqliveness.EvictReason;
 import io.github.zmqliveness.Identity;
 import io.github.zmqliveness.Message;
 import io.github.zmqliveness.PeerEvent;
+import io.github.zmqliveness.PeerListener;
 import io.github.zmqliveness.PeerSnapshot;
 import io.github.zmqliveness.PeerState;
 import io.github.zmqliveness.SendResult;
 import io.github.zmqliveness.Session;
+import io.github.zmqliveness.Stall;
 import io.github.zmqliveness.liveness.LivenessRules;
 import io.github.zmqliveness.liveness.PeerRecord;
 import io.github.zmqliveness.liveness.PeerTable;
@@ -29,6 +31,7 @@ import java.net.SocketAddress;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -82,7 +85,7 @@ public final class RouterLoop {
     /** How the loop thread counts: no atomic read-modify-write. Other threads use {@link #counters}. */
     private final Counters.Owner loopCounters = counters.owner();
     private final RateLimitedLog badInput = new RateLimitedLog(log, 10, TimeUnit.SECONDS);
-    private final EventDispatcher<PeerEvent> events;
+    private final EventDispatcher<Object> events;
     private final Waker waker = new Waker();
     private final long intervalNanos;
     private final long evictionGraceNanos;
@@ -94,6 +97,11 @@ public final class RouterLoop {
     private final Outboxes outboxes;
     private final Sessions sessions;
     private final Inbox inbox;
+    /** Loop only: when deadlines were last applied, and how long the loop waited in polls since, as it asked. */
+    private long lastTickAt;
+    private long askedPollNanos;
+    /** A loop this much later than it asked has stalled: deadlines are held (see PeerTable#stalled). */
+    private final long stallThresholdNanos;
     private final Membership membership;
     private final ProtocolServer protocol;
     private final CountDownLatch started = new CountDownLatch(1);
@@ -143,10 +151,17 @@ public final class RouterLoop {
         this.config = config;
         this.table = new PeerTable(new LivenessRules(config.heartbeatInterval, config.liveness, config.conflictThreshold,
                 config.conflictWindow, config.quarantine));
-        this.events = new EventDispatcher<>(config.listener == null ? null : config.listener::onEvent, "zmq-liveness-events",
-                () -> counters.inc(Counter.LISTENER_ERRORS), log);
+        PeerListener listener = config.listener;
+        this.events = new EventDispatcher<>(listener == null ? null : e -> {
+            if (e instanceof PeerEvent) {
+                listener.onEvent((PeerEvent) e);
+            } else {
+                listener.onStall((Stall) e);
+            }
+        }, "zmq-liveness-events", () -> counters.inc(Counter.LISTENER_ERRORS), log);
         this.intervalNanos = config.heartbeatInterval.toNanos();
         this.evictionGraceNanos = Math.min(TimeUnit.MILLISECONDS.toNanos(50), intervalNanos / 4);
+        this.stallThresholdNanos = intervalNanos / 2;
         this.confirmTimeoutNanos = Math.max(TimeUnit.SECONDS.toNanos(2), intervalNanos * (config.liveness + 2));
         this.connections = new Connections(loopCounters, badInput, log, config.maxConnections, confirmTimeoutNanos);
         long ttlNanos = config.messageTtl == null ? Long.MAX_VALUE : config.messageTtl.toNanos();
@@ -358,6 +373,7 @@ public final class RouterLoop {
             return;
         }
         started.countDown();
+        lastTickAt = System.nanoTime();
         PollItem[] items = {new PollItem(base, ZMQ.Poller.POLLIN), new PollItem(waker.source(), ZMQ.Poller.POLLIN)};
         boolean more = false;
         try {
@@ -366,7 +382,13 @@ public final class RouterLoop {
                     waker.sleeping(true); // before looking at the queues: see Waker
                     long timeout = pollTimeoutMillis();
                     if (timeout != 0) {
+                        long pollStart = System.nanoTime();
                         zmq.ZMQ.poll(selector, items, 2, timeout);
+                        // The wait it asked for, or less if woken early: beyond that, the loop was not running. While
+                        // reading is paused for a full receive queue, waiting is not listening: none of it counts.
+                        if (!inbox.paused()) {
+                            askedPollNanos += Math.min(System.nanoTime() - pollStart, TimeUnit.MILLISECONDS.toNanos(timeout));
+                        }
                     }
                     waker.sleeping(false);
                     if (timeout != 0 && items[1].isReadable()) {
@@ -410,6 +432,7 @@ public final class RouterLoop {
         long now = System.nanoTime();
         outboxes.flush(now, writer);
         if (!inbox.paused()) {
+            noticeStall(now);
             membership.tick(now);
         }
         connections.tick(now);
@@ -422,6 +445,31 @@ public final class RouterLoop {
         // instead saves polls when the loop has a core to itself, but on 2 shared cores the spinning
         // loop starves the application and I/O threads (receive() throughput fell by 4x).
         return !drained && !inbox.paused();
+    }
+
+    /**
+     * Deadlines are applied once a turn; between two of them the loop waited in its poll, at most as long as it
+     * asked, and worked. Whatever is beyond that (a GC pause, the process stopped or starved, a handler that did not
+     * return, reading paused for a full receive queue) is time the router could not hear its peers: the table holds
+     * suspicion and eviction for one interval, and a stall of an interval or more is reported.
+     */
+    private void noticeStall(long now) {
+        long stall = now - lastTickAt - askedPollNanos;
+        lastTickAt = now;
+        askedPollNanos = 0;
+        if (stall < stallThresholdNanos) {
+            return;
+        }
+        int covered = table.stalled(stall, now);
+        long millis = TimeUnit.NANOSECONDS.toMillis(stall);
+        loopCounters.inc(Counter.STALLS);
+        loopCounters.add(Counter.STALLED_MILLIS, millis);
+        if (stall >= intervalNanos) {
+            badInput.warn("stall", now, "the router did not run for {} ms (a GC pause, the process stopped or starved of CPU, "
+                    + "a MessageHandler that did not return, or receive() not called); no peer is suspected or evicted for "
+                    + "silence before one interval from now ({} peers' deadlines fell in the stall)", millis, covered);
+            events.publish(new Stall(Duration.ofNanos(stall), covered, Instant.now()));
+        }
     }
 
     private long pollTimeoutMillis() {

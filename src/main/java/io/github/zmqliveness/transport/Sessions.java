@@ -31,10 +31,10 @@ import java.time.Instant;
 final class Sessions {
     private final Outboxes outboxes;
     private final Counters.Owner counters;
-    private final EventDispatcher<PeerEvent> events;
+    private final EventDispatcher<Object> events;
     private long nextNumber = 1;
 
-    Sessions(Outboxes outboxes, Counters.Owner counters, EventDispatcher<PeerEvent> events) {
+    Sessions(Outboxes outboxes, Counters.Owner counters, EventDispatcher<Object> events) {
         this.outboxes = outboxes;
         this.counters = counters;
         this.events = events;

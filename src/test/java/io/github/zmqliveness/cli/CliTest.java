@@ -254,6 +254,35 @@ class CliTest {
     // ------------------------------------------------------------------ end to end
 
     @Test
+    void routerCommandReportsAStallOfItsOwnProcess() throws Exception {
+        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+        Process router = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "router", "--bind", "tcp://127.0.0.1:*", "--heartbeat", "200ms", "--liveness", "3").start();
+        Lines out = Lines.of(router.getInputStream());
+        Lines err = Lines.of(router.getErrorStream());
+        try {
+            endpointOf(out, err);
+            String pid = Long.toString(router.pid());
+            assertEquals(0, new ProcessBuilder("kill", "-STOP", pid).start().waitFor());
+            // The fault is the pause itself: the router's process does not run for two seconds.
+            await().pollDelay(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> true);
+            assertEquals(0, new ProcessBuilder("kill", "-CONT", pid).start().waitFor());
+            String stalled = await("stalled line").atMost(Duration.ofSeconds(10))
+                    .until(() -> out.find("{\"event\":\"stalled\""), Optional::isPresent).get();
+            Matcher m = Pattern.compile("\"duration_ms\":(\\d+)").matcher(stalled);
+            assertTrue(m.find(), stalled);
+            // What the loop can see: how much later than it asked it came back (it was asked to wait up to 500 ms).
+            assertTrue(Long.parseLong(m.group(1)) >= 1_400, stalled);
+            assertTrue(stalled.contains("\"time\":"), stalled);
+        } finally {
+            router.toHandle().destroy();
+            if (!router.waitFor(20, TimeUnit.SECONDS)) {
+                router.destroyForcibly();
+            }
+        }
+    }
+
+    @Test
     void routerCommandReportsJoinEchoAndEvictionAndStopsOnSigterm() throws Exception {
         String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
         Process router = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),

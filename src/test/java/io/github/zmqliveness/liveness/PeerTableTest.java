@@ -370,4 +370,64 @@ class PeerTableTest {
         assertEquals(0, table.size());
         assertEquals(Long.MAX_VALUE, table.nextDeadline());
     }
+
+    /** Both peers heartbeat every second up to {@code until}, as a live client does. */
+    private void heartbeatUntil(long from, long until, PeerRecord... peers) {
+        for (long t = from; t <= until; t += S) {
+            advanceTo(t);
+            for (PeerRecord p : peers) {
+                table.onMessage(p, p.address(), t);
+            }
+        }
+    }
+
+    @Test
+    void aStallOfFiveTimesTheBoundEvictsNoPeerThatSpeaksWithinOneIntervalAfterIt() {
+        PeerRecord a = joinHeartbeating(A, "tcp://host:1");
+        PeerRecord b = joinHeartbeating(B, "tcp://host:2");
+        heartbeatUntil(S, 10 * S, a, b);
+        // The driver stalls: no tick, nothing read, for 5 x the bound (interval x liveness + interval = 4 s).
+        long stallEnd = 10 * S + 5 * 4 * S;
+        now = stallEnd;
+        assertEquals(2, table.stalled(stallEnd - 10 * S, stallEnd), "both peers' deadlines fell inside the stall");
+        advanceTo(stallEnd);
+        // What they sent meanwhile is read now and over the next interval.
+        table.onMessage(a, a.address(), stallEnd + 300 * MS);
+        advanceTo(stallEnd + 300 * MS);
+        table.onMessage(b, b.address(), stallEnd + 900 * MS);
+        heartbeatUntil(stallEnd + S, stallEnd + 15 * S, a, b);
+        assertEquals(List.of(), sink.suspected);
+        assertEquals(List.of(), sink.evicted);
+        assertFalse(table.holding(stallEnd + S));
+    }
+
+    @Test
+    void withoutBeingToldOfTheStallTheTableWouldEvictBoth() {
+        // The same history with no stalled() call: what the rule above prevents.
+        PeerRecord a = joinHeartbeating(A, "tcp://host:1");
+        PeerRecord b = joinHeartbeating(B, "tcp://host:2");
+        heartbeatUntil(S, 10 * S, a, b);
+        advanceTo(30 * S);
+        assertEquals(List.of(a, b), sink.evicted.stream().sorted(java.util.Comparator.comparing(p -> p.identity().toString()))
+                .collect(java.util.stream.Collectors.toList()));
+    }
+
+    @Test
+    void aPeerThatDiedBeforeTheStallIsEvictedWithinTheBoundAfterIt() {
+        PeerRecord a = joinHeartbeating(A, "tcp://host:1");
+        PeerRecord b = joinHeartbeating(B, "tcp://host:2");
+        heartbeatUntil(S, 10 * S, a, b);
+        // a dies at 10 s; the driver stalls from 10.5 s to 30 s; b lives on.
+        long stallEnd = 30 * S;
+        now = stallEnd;
+        table.stalled(stallEnd - 10_500 * MS, stallEnd);
+        advanceTo(stallEnd);
+        table.onMessage(b, b.address(), stallEnd + 100 * MS);
+        advanceTo(stallEnd + 999 * MS);
+        assertEquals(List.of(), sink.evicted, "held for one interval after the stall");
+        heartbeatUntil(stallEnd + S, stallEnd + 4 * S, b);
+        assertEquals(List.of(a), sink.evicted, "the dead one, within the bound after the stall");
+        assertEquals(List.of(EvictReason.HEARTBEAT_TIMEOUT), sink.reasons);
+        assertEquals(List.of(), sink.suspected, "the live one was never suspected");
+    }
 }

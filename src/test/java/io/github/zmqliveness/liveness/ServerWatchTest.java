@@ -48,4 +48,27 @@ class ServerWatchTest {
         assertThrows(IllegalArgumentException.class, () -> w.rules(0, 3));
         assertThrows(IllegalArgumentException.class, () -> w.rules(MS, 0));
     }
+
+    @Test
+    void silenceTheClientCouldNotHearIsNotHeldAgainstTheServer() {
+        ServerWatch w = new ServerWatch(1000 * MS, 3);
+        w.reset(0);
+        w.heard(1000 * MS);
+        // The client's own process stopped from 1.5 s to 9.5 s: 8 s of silence it could not hear.
+        w.stalled(9500 * MS);
+        assertFalse(w.silent(9500 * MS), "not right after the stall");
+        assertFalse(w.silent(10_499 * MS), "not within one interval of it");
+        w.sent(9900 * MS);
+        assertEquals(10_500 * MS, w.nextDeadline(), "the loop wakes when the hold ends, not at the long-passed silence limit");
+        w.heard(9600 * MS); // what the server sent meanwhile is read
+        assertFalse(w.silent(10_500 * MS), "a server heard after the stall is alive");
+        assertFalse(w.silent(12_599 * MS));
+        assertTrue(w.silent(12_600 * MS), "and is held to the usual limit from then on");
+
+        ServerWatch dead = new ServerWatch(1000 * MS, 3);
+        dead.reset(0);
+        dead.stalled(9500 * MS);
+        assertFalse(dead.silent(10_499 * MS));
+        assertTrue(dead.silent(10_500 * MS), "a server that died is given up one interval after the stall");
+    }
 }

@@ -4,6 +4,7 @@ import io.github.zmqliveness.EvictReason;
 import io.github.zmqliveness.Identity;
 import io.github.zmqliveness.PeerEvent;
 import io.github.zmqliveness.PeerListener;
+import io.github.zmqliveness.Stall;
 
 import java.time.Duration;
 import java.util.List;
@@ -26,10 +27,17 @@ public final class EventRecorder implements PeerListener {
     }
 
     private final List<Seen> seen = new CopyOnWriteArrayList<>();
+    /** The router's own stalls, as reported. */
+    public final List<Stall> stalls = new CopyOnWriteArrayList<>();
 
     @Override
     public void onEvent(PeerEvent event) {
         seen.add(new Seen(event, System.nanoTime()));
+    }
+
+    @Override
+    public void onStall(Stall stall) {
+        stalls.add(stall);
     }
 
     public List<PeerEvent> events() {

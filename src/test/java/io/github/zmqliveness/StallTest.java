@@ -1,0 +1,186 @@
+package io.github.zmqliveness;
+
+import io.github.zmqliveness.protocol.Command;
+import io.github.zmqliveness.support.ChildProcess;
+import io.github.zmqliveness.support.Dealers;
+import io.github.zmqliveness.support.EventRecorder;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.zeromq.ZContext;
+import org.zeromq.ZMQ;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The router's own pauses are not its peers' fault: silence it could not hear does not get live peers suspected or
+ * evicted, and a stall of an interval or more is reported.
+ */
+class StallTest {
+    private static final Duration INTERVAL = Duration.ofMillis(200);
+    private static final int RAW_PEERS = 3;
+    private static final int PLAIN_PEERS = 3;
+
+    /** One thread per peer: its socket is made and used there alone, and a slow handshake of one delays no other. */
+    private final List<ScheduledExecutorService> peers = new CopyOnWriteArrayList<>();
+    private final ZContext ctx = Dealers.context();
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        for (ScheduledExecutorService p : peers) {
+            p.shutdownNow();
+            p.awaitTermination(5, TimeUnit.SECONDS);
+        }
+        ctx.close();
+    }
+
+    /**
+     * Raw protocol peers that heartbeat every half interval and plain DEALERs that send a tick as often, each on a thread
+     * of its own from the moment it is connected: peers that are alive all along, whatever the router does.
+     */
+    private List<Identity> startLivePeers(String endpoint) {
+        List<Identity> ids = new ArrayList<>();
+        for (int i = 0; i < RAW_PEERS + PLAIN_PEERS; i++) {
+            boolean zlp = i < RAW_PEERS;
+            String name = zlp ? "zlp-" + i : "plain-" + (i - RAW_PEERS);
+            byte[] instance = new byte[16];
+            instance[0] = (byte) (i + 1);
+            byte[] beat = zlp ? Command.heartbeatFrame() : "tick".getBytes();
+            ScheduledExecutorService peer = Executors.newSingleThreadScheduledExecutor();
+            peers.add(peer);
+            ZMQ.Socket[] socket = new ZMQ.Socket[1];
+            peer.execute(() -> {
+                if (zlp) {
+                    Dealers.Opened o = Dealers.protocolClient(ctx, name, Command.hello(instance, 1, 0).encode(), endpoint, 1000);
+                    socket[0] = o.socket;
+                } else {
+                    socket[0] = Dealers.connect(ctx, name, endpoint);
+                }
+            });
+            peer.scheduleAtFixedRate(() -> {
+                socket[0].send(beat, ZMQ.DONTWAIT);
+                while (socket[0].recv(ZMQ.DONTWAIT) != null) {
+                    // what the router sends: read and forgotten
+                }
+            }, 0, INTERVAL.toMillis() / 2, TimeUnit.MILLISECONDS);
+            ids.add(Identity.of(name));
+        }
+        return ids;
+    }
+
+    private static void assertNobodyDisturbed(EventRecorder events, List<Identity> ids) {
+        for (Identity id : ids) {
+            List<PeerEvent.Type> seen = new ArrayList<>();
+            events.of(id).forEach(e -> seen.add(e.type()));
+            assertTrue(!seen.contains(PeerEvent.Type.SUSPECT) && !seen.contains(PeerEvent.Type.EVICTED), id + ": " + seen);
+        }
+    }
+
+    @Test
+    void aHandlerThatBlocksTheLoopForThreeSecondsGetsNoLivePeerSuspectedOrEvicted() throws Exception {
+        EventRecorder events = new EventRecorder();
+        CountDownLatch never = new CountDownLatch(1);
+        try (LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").heartbeatInterval(INTERVAL).liveness(3)
+                .listener(events).handler(m -> {
+                    if ("block".equals(new String(m.first()))) {
+                        try {
+                            never.await(3, TimeUnit.SECONDS); // the application's handler waits on a slow database
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                }).build()) {
+            List<Identity> ids = startLivePeers(router.endpoints().get(0));
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertEquals(ids.size(), router.peerCount(), router.peers()
+                    + " " + events.events()));
+            Dealers.connect(ctx, "blocker", router.endpoints().get(0)).send("block");
+            await().atMost(Duration.ofSeconds(20)).until(() -> !events.stalls.isEmpty());
+            // A few intervals after the stall: still nobody suspected or evicted.
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+                    .untilAsserted(() -> assertNobodyDisturbed(events, ids));
+            Stall stall = events.stalls.get(0);
+            assertTrue(stall.duration().toMillis() >= 2_500, stall.toString());
+            assertTrue(stall.peersCovered() >= RAW_PEERS, "the protocol peers' deadlines fell in the stall: " + stall);
+            assertEquals(1, events.stalls.size(), "one stall: " + events.stalls);
+            assertTrue(router.stats().get("stalls") >= 1 && router.stats().get("stalledMillis") >= 2_500, router.stats().toString());
+        }
+    }
+
+    @Test
+    void anApplicationThatStopsCallingReceiveForThreeSecondsGetsNoLivePeerSuspectedOrEvicted() throws Exception {
+        EventRecorder events = new EventRecorder();
+        try (LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").heartbeatInterval(INTERVAL).liveness(3)
+                .receiveQueueCapacity(10).listener(events).build()) {
+            List<Identity> ids = startLivePeers(router.endpoints().get(0));
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertEquals(ids.size(), router.peerCount(), router.peers()
+                    + " " + events.events()));
+            // The plain peers' ticks fill the receive queue: reading pauses; nobody calls receive() for 3 s.
+            long pausedAt = System.nanoTime();
+            await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> true);
+            assertTrue(events.stalls.isEmpty(), "not noticed until reading resumes");
+            // The application comes back and drains what waits, as fast as it can.
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                while (router.receive(Duration.ofMillis(1)) != null) {
+                    // drained
+                }
+                return !events.stalls.isEmpty();
+            });
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+                while (router.receive(Duration.ofMillis(1)) != null) {
+                    // keeps draining
+                }
+                assertNobodyDisturbed(events, ids);
+            });
+            assertTrue(events.stalls.get(0).duration().toNanos() >= TimeUnit.SECONDS.toNanos(2),
+                    "the paused reading counts as a stall: " + events.stalls + " after " + (System.nanoTime() - pausedAt) / 1_000_000 + " ms");
+        }
+    }
+
+    @Test
+    void aClientProcessStoppedForThreeSecondsResumesItsSessionAndLosesNoParkedMessage() throws Exception {
+        EventRecorder events = new EventRecorder();
+        Identity id = Identity.of("napper");
+        try (LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").heartbeatInterval(INTERVAL).liveness(3)
+                .resumeWindow(Duration.ofSeconds(10)).listener(events).handler(m -> { }).build();
+             ChildProcess client = ChildProcess.start(ChildProcess.javaCommand("-Xmx64m", io.github.zmqliveness.cli.Main.class,
+                     List.of("client", "--connect", router.endpoints().get(0), "--identity", "napper", "--interval", "1s",
+                             "--heartbeat", "200ms")))) {
+            client.awaitLine("{\"event\":\"connected\"", Duration.ofSeconds(30));
+            Session before = router.peer(id).orElseThrow().session();
+            long stoppedAt = System.nanoTime();
+            client.signal("STOP");
+            // Silent for real, as far as the router can tell: evicted, its session parked with what is sent to it.
+            events.awaitEvicted(id, stoppedAt, Duration.ofSeconds(10));
+            for (int i = 0; i < 5; i++) {
+                assertEquals(SendResult.PARKED, router.send(id, ("parked-" + i).getBytes()));
+            }
+            await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> true); // stopped for 3 s in all
+            client.signal("CONT");
+            client.awaitLine("{\"event\":\"rejoined\"", Duration.ofSeconds(20));
+            await().atMost(Duration.ofSeconds(10)).until(() -> client.lines().stream().anyMatch(l -> l.contains("\"text\":\"parked-4\"")));
+            List<String> parked = new ArrayList<>();
+            for (String line : client.lines()) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"text\":\"(parked-\\d)\"").matcher(line);
+                if (m.find()) {
+                    parked.add(m.group(1));
+                }
+            }
+            assertEquals(List.of("parked-0", "parked-1", "parked-2", "parked-3", "parked-4"), parked, "each once, in order");
+            String rejoined = client.lines().stream().filter(l -> l.startsWith("{\"event\":\"rejoined\"")).findFirst().orElseThrow();
+            assertTrue(rejoined.contains("\"resumed\":true"), rejoined);
+            assertEquals(before, router.peer(id).orElseThrow().session(), "the same session, resumed");
+            assertEquals(1, router.stats().get("sessionsResumed"));
+        }
+    }
+}
