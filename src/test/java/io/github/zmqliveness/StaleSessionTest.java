@@ -101,61 +101,59 @@ class StaleSessionTest {
         int trials = 50;
         int windowHits = 0;
         long worstServedMillis = 0;
-        {
-            for (int trial = 0; trial < trials; trial++) {
-                String name = "host-" + trial;
-                Identity id = Identity.of(name);
-                ZContext ctx = Dealers.context(); // the old instance is a process of its own: its own context
-                ZMQ.Socket old = floodingOldInstance(ctx, name, router, BACKLOG, SIZE);
-                // The old instance's echoes back up: its pipe is full and the router holds the rest for its session.
-                await().atMost(Duration.ofSeconds(30)).until(() -> router.peer(id).map(PeerSnapshot::queuedMessages).orElse(0) > 0);
+        for (int trial = 0; trial < trials; trial++) {
+            String name = "host-" + trial;
+            Identity id = Identity.of(name);
+            ZContext ctx = Dealers.context(); // the old instance is a process of its own: its own context
+            ZMQ.Socket old = floodingOldInstance(ctx, name, router, BACKLOG, SIZE);
+            // The old instance's echoes back up: its pipe is full and the router holds the rest for its session.
+            await().atMost(Duration.ofSeconds(30)).until(() -> router.peer(id).map(PeerSnapshot::queuedMessages).orElse(0) > 0);
 
-                BlockingQueue<Message> got = new LinkedBlockingQueue<>();
-                BlockingQueue<ClientEvent> clientEvents = new LinkedBlockingQueue<>();
-                try (DealerClient fresh = DealerClient.builder().identity(name).connect(endpoint).heartbeat(INTERVAL, 3)
-                        .backoff(Duration.ofMillis(50), Duration.ofMillis(500), 2).listener(clientEvents::add).build()) {
-                    ClientEvent connected = null;
-                    while (connected == null) {
-                        ClientEvent e = clientEvents.poll(30, TimeUnit.SECONDS);
-                        assertNotNull(e, "trial " + trial + ": the new instance never got WELCOME");
-                        if (e.type() == ClientEvent.Type.CONNECTED) {
-                            connected = e;
-                        }
-                    }
-                    long welcomedAt = System.nanoTime();
-                    assertEquals(SendResult.QUEUED, fresh.send(seq(0)));
-                    Message first = null;
-                    // Everything the application sees must be its own echo; the first one within one interval.
-                    while (first == null) {
-                        Message m = fresh.receive(Duration.ofSeconds(10));
-                        assertNotNull(m, "trial " + trial + ": the new instance was not served");
-                        String text = new String(m.first(), StandardCharsets.UTF_8);
-                        if (!text.startsWith("new ")) {
-                            fail("trial " + trial + ": the new instance received a message meant for its previous life ("
-                                    + m.size() + " bytes); client counters " + fresh.counters());
-                        }
-                        first = m;
-                    }
-                    long servedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - welcomedAt);
-                    worstServedMillis = Math.max(worstServedMillis, servedMillis);
-                    assertTrue(servedMillis <= INTERVAL.toMillis(), "trial " + trial + ": first own echo " + servedMillis
-                            + " ms after WELCOME, more than one interval");
-                    assertEquals(connected.session(), first.session().number(), "delivered under the current session");
-                    for (int i = 1; i <= 5; i++) {
-                        fresh.send(seq(i));
-                    }
-                    for (int i = 1; i <= 5; i++) {
-                        Message m = fresh.receive(Duration.ofSeconds(10));
-                        assertNotNull(m, "trial " + trial + ": echo " + i + " missing");
-                        assertEquals("new " + i, new String(m.first(), StandardCharsets.UTF_8), "trial " + trial);
-                    }
-                    if (fresh.counters().get("receivedStale") > 0) {
-                        windowHits++; // the backlog did reach the new connection, and the client dropped it
+            BlockingQueue<Message> got = new LinkedBlockingQueue<>();
+            BlockingQueue<ClientEvent> clientEvents = new LinkedBlockingQueue<>();
+            try (DealerClient fresh = DealerClient.builder().identity(name).connect(endpoint).heartbeat(INTERVAL, 3)
+                    .backoff(Duration.ofMillis(50), Duration.ofMillis(500), 2).listener(clientEvents::add).build()) {
+                ClientEvent connected = null;
+                while (connected == null) {
+                    ClientEvent e = clientEvents.poll(30, TimeUnit.SECONDS);
+                    assertNotNull(e, "trial " + trial + ": the new instance never got WELCOME");
+                    if (e.type() == ClientEvent.Type.CONNECTED) {
+                        connected = e;
                     }
                 }
-                ctx.close();
-                await().atMost(Duration.ofSeconds(30)).until(() -> router.peer(id).isEmpty());
+                long welcomedAt = System.nanoTime();
+                assertEquals(SendResult.QUEUED, fresh.send(seq(0)));
+                Message first = null;
+                // Everything the application sees must be its own echo; the first one within one interval.
+                while (first == null) {
+                    Message m = fresh.receive(Duration.ofSeconds(10));
+                    assertNotNull(m, "trial " + trial + ": the new instance was not served");
+                    String text = new String(m.first(), StandardCharsets.UTF_8);
+                    if (!text.startsWith("new ")) {
+                        fail("trial " + trial + ": the new instance received a message meant for its previous life ("
+                                + m.size() + " bytes); client counters " + fresh.counters());
+                    }
+                    first = m;
+                }
+                long servedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - welcomedAt);
+                worstServedMillis = Math.max(worstServedMillis, servedMillis);
+                assertTrue(servedMillis <= INTERVAL.toMillis(), "trial " + trial + ": first own echo " + servedMillis
+                        + " ms after WELCOME, more than one interval");
+                assertEquals(connected.session(), first.session().number(), "delivered under the current session");
+                for (int i = 1; i <= 5; i++) {
+                    fresh.send(seq(i));
+                }
+                for (int i = 1; i <= 5; i++) {
+                    Message m = fresh.receive(Duration.ofSeconds(10));
+                    assertNotNull(m, "trial " + trial + ": echo " + i + " missing");
+                    assertEquals("new " + i, new String(m.first(), StandardCharsets.UTF_8), "trial " + trial);
+                }
+                if (fresh.counters().get("receivedStale") > 0) {
+                    windowHits++; // the backlog did reach the new connection, and the client dropped it
+                }
             }
+            ctx.close();
+            await().atMost(Duration.ofSeconds(30)).until(() -> router.peer(id).isEmpty());
         }
         System.out.printf("stale-session trials: %d, new connection got old backlog in %d, worst first-echo %d ms%n",
                 trials, windowHits, worstServedMillis);
