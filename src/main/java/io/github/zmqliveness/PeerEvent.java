@@ -43,6 +43,7 @@ public final class PeerEvent {
     private final EvictReason reason;
     private final Instant time;
     private final Session session;
+    private final boolean duringStall;
 
     public PeerEvent(Type type, Identity identity, String address, String previousAddress, EvictReason reason, Instant time) {
         this(type, identity, null, address, previousAddress, reason, time);
@@ -51,6 +52,13 @@ public final class PeerEvent {
     /** An event about {@code session} (null for the events of an identity with no session yet). */
     public PeerEvent(Type type, Identity identity, Session session, String address, String previousAddress, EvictReason reason,
                      Instant time) {
+        this(type, identity, session, address, previousAddress, reason, time, false);
+    }
+
+    /** As the constructor above; {@code duringStall}: see {@link #duringStall()}. */
+    public PeerEvent(Type type, Identity identity, Session session, String address, String previousAddress, EvictReason reason,
+                     Instant time, boolean duringStall) {
+        this.duringStall = duringStall;
         this.session = session;
         this.type = Objects.requireNonNull(type);
         this.identity = Objects.requireNonNull(identity);
@@ -98,10 +106,19 @@ public final class PeerEvent {
         return time;
     }
 
+    /**
+     * True if it happened while the router was recovering from its own stall (see {@link Stall}), within one interval
+     * of its end: an EVICTED with reason TRANSPORT_LOST then usually means that JeroMQ's own ZMTP heartbeat gave up
+     * on the connection during the router's pause, not that the peer died. Such a plain DEALER reconnects at once.
+     */
+    public boolean duringStall() {
+        return duringStall;
+    }
+
     @Override
     public String toString() {
         return type + " " + (session != null ? session.toString() : identity.toString()) + " @" + address
                 + (previousAddress != null ? " (was " + previousAddress + ")" : "")
-                + (reason != null ? " reason=" + reason : "");
+                + (reason != null ? " reason=" + reason : "") + (duringStall ? " (during a stall of the router)" : "");
     }
 }

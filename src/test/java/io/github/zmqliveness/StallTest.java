@@ -125,9 +125,14 @@ class StallTest {
             List<Identity> ids = startLivePeers(router.endpoints().get(0));
             await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertEquals(ids.size(), router.peerCount(), router.peers()
                     + " " + events.events()));
+            ZMQ.Socket leaver = Dealers.connect(ctx, "leaver", router.endpoints().get(0));
+            leaver.send("hello");
+            await().atMost(Duration.ofSeconds(20)).until(() -> router.peer(Identity.of("leaver")).isPresent());
             // The plain peers' ticks fill the receive queue: reading pauses; nobody calls receive() for 3 s.
             long pausedAt = System.nanoTime();
-            await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> true);
+            await().pollDelay(Duration.ofMillis(500)).atMost(Duration.ofSeconds(1)).until(() -> true);
+            ctx.destroySocket(leaver); // really gone, while the router is not reading
+            await().pollDelay(Duration.ofMillis(2500)).atMost(Duration.ofSeconds(3)).until(() -> true);
             assertTrue(events.stalls.isEmpty(), "not noticed until reading resumes");
             // The application comes back and drains what waits, as fast as it can.
             await().atMost(Duration.ofSeconds(20)).until(() -> {
@@ -142,6 +147,10 @@ class StallTest {
                 }
                 assertNobodyDisturbed(events, ids);
             });
+            // The one that really left is evicted, and the event says it came to light during the stall.
+            PeerEvent left = events.awaitEvicted(Identity.of("leaver"), 0, Duration.ofSeconds(10)).event;
+            assertEquals(EvictReason.TRANSPORT_LOST, left.reason());
+            assertTrue(left.duringStall(), left.toString());
             assertTrue(events.stalls.get(0).duration().toNanos() >= TimeUnit.SECONDS.toNanos(2),
                     "the paused reading counts as a stall: " + events.stalls + " after " + (System.nanoTime() - pausedAt) / 1_000_000 + " ms");
         }
@@ -181,6 +190,59 @@ class StallTest {
             assertTrue(rejoined.contains("\"resumed\":true"), rejoined);
             assertEquals(before, router.peer(id).orElseThrow().session(), "the same session, resumed");
             assertEquals(1, router.stats().get("sessionsResumed"));
+        }
+    }
+
+    @Test
+    void aRouterProcessStoppedForThreeSecondsServesItsPlainPeersAgainAtOnceAndSaysTheStallCausedAnyEviction() throws Exception {
+        io.github.zmqliveness.support.Facilities.requirePyzmq();
+        try (ChildProcess router = ChildProcess.start(ChildProcess.javaCommand("-Xmx128m", io.github.zmqliveness.cli.Main.class,
+                List.of("router", "--bind", "tcp://127.0.0.1:*", "--heartbeat", "200ms", "--liveness", "3", "--echo")))) {
+            String listening = router.awaitLine("{\"event\":\"listening\"", Duration.ofSeconds(30));
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("tcp://127\\.0\\.0\\.1:\\d+").matcher(listening);
+            assertTrue(m.find(), listening);
+            String endpoint = m.group();
+            List<ChildProcess> dealers = new ArrayList<>();
+            try {
+                for (int i = 0; i < PLAIN_PEERS; i++) {
+                    ChildProcess d = ChildProcess.libzmqDealer(endpoint, "plain-" + i, 100);
+                    dealers.add(d);
+                    d.awaitLine("reply", Duration.ofSeconds(20));
+                }
+                router.signal("STOP");
+                // The fault is the pause itself: the router's process does not run for three seconds.
+                await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> true);
+                int linesBefore = router.lines().size();
+                long[] replies = new long[PLAIN_PEERS];
+                for (int i = 0; i < PLAIN_PEERS; i++) {
+                    replies[i] = dealers.get(i).lines().stream().filter(l -> l.startsWith("reply")).count();
+                }
+                router.signal("CONT");
+                long resumedAt = System.nanoTime();
+                long worst = 0;
+                for (int i = 0; i < PLAIN_PEERS; i++) {
+                    ChildProcess d = dealers.get(i);
+                    long before = replies[i];
+                    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                            .until(() -> d.lines().stream().filter(l -> l.startsWith("reply")).count() > before);
+                    worst = Math.max(worst, (System.nanoTime() - resumedAt) / 1_000_000);
+                }
+                router.awaitLine("{\"event\":\"stalled\"", Duration.ofSeconds(10));
+                List<String> after = router.lines().subList(linesBefore, router.lines().size());
+                long evictions = after.stream().filter(l -> l.startsWith("{\"event\":\"evicted\"")).count();
+                System.out.println("router stopped 3 s: every plain peer served again " + worst + " ms after SIGCONT; "
+                        + evictions + " evictions (each must say during_stall)");
+                for (String line : after) {
+                    if (line.startsWith("{\"event\":\"evicted\"")) {
+                        assertTrue(line.contains("\"during_stall\":true"), "an eviction the stall caused says so: " + line);
+                    }
+                }
+                assertTrue(worst <= 3_000, "served again " + worst + " ms after the router resumed");
+            } finally {
+                for (ChildProcess d : dealers) {
+                    d.close();
+                }
+            }
         }
     }
 }

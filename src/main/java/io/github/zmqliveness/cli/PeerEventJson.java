@@ -23,6 +23,9 @@ final class PeerEventJson {
         if (event.reason() != null) {
             json.put("reason", snakeCase(event.reason()));
         }
+        if (event.duringStall()) {
+            json.put("during_stall", true);
+        }
         return json.put("time", event.time().toString());
     }
 

@@ -232,7 +232,7 @@ final class Membership {
 
     void publish(PeerEvent.Type type, PeerRecord r, String previousAddress, EvictReason reason) {
         events.publish(new PeerEvent(type, r.identity(), sessions.current(r.identity()), Connections.peerOf(r.address()),
-                Connections.peerOf(previousAddress), reason, Instant.now()));
+                Connections.peerOf(previousAddress), reason, Instant.now(), table.holding(System.nanoTime())));
     }
 
     PeerSnapshot toSnapshot(PeerRecord r) {

@@ -416,6 +416,9 @@ public final class RouterLoop {
 
     /** One turn of the loop; true if it should turn again before polling. */
     private boolean turn() {
+        if (!inbox.paused()) {
+            noticeStall(System.nanoTime()); // a stall before this turn (in the poll): held before anything is read or evicted
+        }
         takeTransportEvents();
         Call<?> call;
         while ((call = tasks.poll()) != null) {
@@ -448,8 +451,8 @@ public final class RouterLoop {
     }
 
     /**
-     * Deadlines are applied once a turn; between two of them the loop waited in its poll, at most as long as it
-     * asked, and worked. Whatever is beyond that (a GC pause, the process stopped or starved, a handler that did not
+     * Called at the start of each turn and before deadlines are applied: between two calls the loop waited in its
+     * poll, at most as long as it asked, and worked. Whatever is beyond that (a GC pause, the process stopped or starved, a handler that did not
      * return, reading paused for a full receive queue) is time the router could not hear its peers: the table holds
      * suspicion and eviction for one interval, and a stall of an interval or more is reported.
      */
@@ -643,9 +646,13 @@ public final class RouterLoop {
 
     /** Reads up to a batch; true if the socket has nothing more to read right now. */
     private boolean receiveBatch() {
+        boolean wasPaused = inbox.paused();
         int batch = inbox.room(RECEIVE_BATCH);
         if (batch == 0) {
             return false; // paused: the application's queue is full
+        }
+        if (wasPaused) {
+            noticeStall(System.nanoTime()); // reading resumes: the pause is a stall, held before what waited is read
         }
         for (int i = 0; i < batch; i++) {
             Msg first = base.recv(ZMQ.DONTWAIT);
