@@ -52,6 +52,7 @@ class StarvationSoakTest {
             }
             // The fault is the starvation itself, for its whole duration.
             await().pollDelay(soak).atMost(soak.plusSeconds(5)).until(() -> true);
+            String load = new String(java.nio.file.Files.readAllBytes(java.nio.file.Paths.get("/proc/loadavg"))).trim();
             for (int i = children.size() - HOGS; i < children.size(); i++) {
                 children.get(i).kill();
             }
@@ -60,11 +61,11 @@ class StarvationSoakTest {
             long suspected = during.stream().filter(e -> e.type() == PeerEvent.Type.SUSPECT).count();
             RouterStats after = router.stats();
             System.out.printf("starvation %d ms x 3, %d s, %d hogs on %d cores: %d false evictions (%s), %d suspicions, "
-                            + "%d stalls (%d ms in all), peers at the end %d of %d%n", intervalMillis, soak.getSeconds(), HOGS,
+                            + "%d stalls (%d ms in all), peers at the end %d of %d; /proc/loadavg at the end: %s%n", intervalMillis, soak.getSeconds(), HOGS,
                     Runtime.getRuntime().availableProcessors(), evicted,
                     during.stream().filter(e -> e.type() == PeerEvent.Type.EVICTED).map(e -> e.identity() + ":" + e.reason()).reduce((x, y) -> x + " " + y).orElse(""),
                     suspected, after.get("stalls") - before.get("stalls"), after.get("stalledMillis") - before.get("stalledMillis"),
-                    router.peerCount(), PLAIN + ZLP);
+                    router.peerCount(), PLAIN + ZLP, load);
             assertEquals(0, evicted, "live peers evicted while the machine was starved: " + during);
         } finally {
             for (ChildProcess c : children) {
