@@ -101,4 +101,66 @@ class ConnectionKeyTest {
             }
         }
     }
+
+    @Test
+    void aSourcePortTheKernelHandsOutAgainLeavesTheNewConnectionAlone() throws Exception {
+        Facilities.requirePyzmq();
+        EventRecorder events = new EventRecorder();
+        Identity id = Identity.of("reuser");
+        java.util.concurrent.Semaphore inHandler = new java.util.concurrent.Semaphore(0);
+        java.util.concurrent.Semaphore release = new java.util.concurrent.Semaphore(0);
+        try (LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").heartbeatInterval(Duration.ofMillis(500))
+                .listener(events).handler(m -> {
+                    if ("hold".equals(new String(m.first(), StandardCharsets.UTF_8))) {
+                        inHandler.release();
+                        try {
+                            release.tryAcquire(20, java.util.concurrent.TimeUnit.SECONDS); // the loop waits, on purpose
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                }).build();
+             ZContext ctx = Dealers.context()) {
+            ZMQ.Socket staller = Dealers.connect(ctx, "staller", router.endpoints().get(0));
+            int source;
+            try (ServerSocket probe = new ServerSocket(0)) {
+                source = probe.getLocalPort();
+            }
+            // Every life of the client comes from the same source port: each new connection reuses the dead one's ip:port.
+            String endpoint = router.endpoints().get(0).replace("tcp://", "tcp://127.0.0.1:" + source + ";");
+            int reused = 0;
+            for (int trial = 0; trial < 5; trial++) {
+                ChildProcess a = ChildProcess.libzmqDealer(endpoint, "reuser", 50);
+                await().atMost(Duration.ofSeconds(20)).until(() -> router.peer(id).isPresent());
+                // While the loop is held, the old life dies and the new one connects from the same ip:port: the loop
+                // then sees the new connection before the old one's DISCONNECTED, which names the same ip:port.
+                staller.send("hold");
+                assertTrue(inHandler.tryAcquire(20, java.util.concurrent.TimeUnit.SECONDS));
+                a.kill();
+                try (ChildProcess b = ChildProcess.libzmqDealer(endpoint, "reuser", 50)) {
+                    b.awaitLine("ready", Duration.ofSeconds(20));
+                    // Time for JeroMQ's I/O thread to take the new connection in while the loop is still held.
+                    await().pollDelay(Duration.ofMillis(300)).atMost(Duration.ofSeconds(1)).until(() -> true);
+                    release.release();
+                    String text = "to life " + trial;
+                    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(() -> {
+                        router.send(id, text.getBytes(StandardCharsets.UTF_8));
+                        return b.lines().stream().anyMatch(l -> l.startsWith("reply " + text));
+                    });
+                    if (router.peer(id).map(p -> p.address().equals("127.0.0.1:" + source)).orElse(false)) {
+                        reused++;
+                    }
+                    long evictionsSoFar = events.count(PeerEvent.Type.EVICTED, id);
+                    await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+                        assertEquals(evictionsSoFar, events.count(PeerEvent.Type.EVICTED, id), "the new life was evicted: "
+                                + events.of(id));
+                        assertEquals(2, router.connectionCount(), "the new life's connection and the staller's");
+                    });
+                    b.kill();
+                    await().atMost(Duration.ofSeconds(20)).until(() -> router.peer(id).isEmpty());
+                }
+            }
+            assertTrue(reused > 0, "the kernel never handed the same port out again");
+        }
+    }
 }
