@@ -2,6 +2,7 @@ package io.github.zmqliveness;
 
 import io.github.zmqliveness.cli.TcpProxy;
 import io.github.zmqliveness.protocol.Command;
+import io.github.zmqliveness.support.Closer;
 import io.github.zmqliveness.support.Dealers;
 import io.github.zmqliveness.support.EventRecorder;
 import org.junit.jupiter.api.AfterEach;
@@ -29,19 +30,16 @@ class DealerClientTest {
     private static final Duration INTERVAL = Duration.ofMillis(300);
     private static final int DEFERRALS = 12;
 
-    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final Closer closer = new Closer();
     private final BlockingQueue<ClientEvent> clientEvents = new LinkedBlockingQueue<>();
 
     @AfterEach
     void closeAll() throws Exception {
-        for (int i = closeables.size() - 1; i >= 0; i--) {
-            closeables.get(i).close();
-        }
+        closer.close();
     }
 
     private <T extends AutoCloseable> T keep(T c) {
-        closeables.add(c);
-        return c;
+        return closer.keep(c);
     }
 
     private LivenessRouter router(String endpoint, EventRecorder events) {

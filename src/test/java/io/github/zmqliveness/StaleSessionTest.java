@@ -1,6 +1,7 @@
 package io.github.zmqliveness;
 
 import io.github.zmqliveness.protocol.Command;
+import io.github.zmqliveness.support.Closer;
 import io.github.zmqliveness.support.Dealers;
 import io.github.zmqliveness.support.EventRecorder;
 import org.junit.jupiter.api.AfterEach;
@@ -36,18 +37,15 @@ class StaleSessionTest {
     private static final int BACKLOG = 1_000;
     private static final int SIZE = 8 * 1024;
 
-    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final Closer closer = new Closer();
 
     @AfterEach
     void closeAll() throws Exception {
-        for (int i = closeables.size() - 1; i >= 0; i--) {
-            closeables.get(i).close();
-        }
+        closer.close();
     }
 
     private <T extends AutoCloseable> T keep(T c) {
-        closeables.add(c);
-        return c;
+        return closer.keep(c);
     }
 
     /** An echoing router, as {@code router --echo} is: replies by identity ("whoever holds it now"). */
