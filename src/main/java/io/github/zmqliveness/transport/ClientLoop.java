@@ -255,10 +255,7 @@ public final class ClientLoop {
             boolean sayBye = state == ClientState.READY;
             state = ClientState.CLOSED;
             running = false;
-            for (int i = held.size(); i > 0; i--) {
-                counters.inc(Counter.DROPPED_ON_CLOSE); // held for a resume that WELCOME never confirmed
-            }
-            held.clear();
+            dropHeld(Counter.DROPPED_ON_CLOSE); // held for a resume that WELCOME never confirmed
             if (sayBye && socket != null) {
                 writeNow(Command.bye().encode());
                 context.setLinger(200); // let the goodbye reach the wire
@@ -381,7 +378,7 @@ public final class ClientLoop {
         // ZeroMQ sends HELLO as the very first message of the connection, before anything queued.
         socket.setHelloMsg(Command.hello(instance, epoch, settings.resume ? Command.FLAG_RESUME : 0).encode());
         resuming = settings.resume ? session : 0;
-        dropHeld();
+        dropHeld(Counter.RECEIVED_STALE);
         Attempt a = new Attempt();
         current = a;
         base.setEventHook(ev -> {
@@ -510,7 +507,7 @@ public final class ClientLoop {
             }
             held.clear();
         } else {
-            dropHeld();
+            dropHeld(Counter.RECEIVED_STALE);
         }
         if (rejoin && !settings.resume) {
             dropQueued(); // start clean: nothing queued before the rejoin is sent
@@ -611,10 +608,9 @@ public final class ClientLoop {
         counters.inc(Counter.RECEIVED_STALE);
     }
 
-    private void dropHeld() {
-        for (int i = held.size(); i > 0; i--) {
-            stale();
-        }
+    /** Drops what was held before WELCOME, counted under {@code reason}. */
+    private void dropHeld(Counter reason) {
+        counters.add(reason, held.size());
         held.clear();
     }
 

@@ -9,8 +9,6 @@ import java.nio.channels.SocketChannel;
 /** One accepted TCP connection, as the loop knows it. Loop thread only. */
 final class Conn {
     final SocketChannel channel;
-    /** The peer's {@code ip:port}. */
-    final String address;
     /** Which connection this is, as messages name it: the peer's and the router's {@code ip:port} (see {@link Connections#key}). */
     final String key;
     /** The identity last heard on this connection, null until its first message. */
@@ -26,10 +24,14 @@ final class Conn {
     /** The shutdown is an eviction whose confirmation (DISCONNECTED) we count. */
     boolean eviction;
 
-    Conn(SocketChannel channel, String address, String key) {
+    Conn(SocketChannel channel, String key) {
         this.channel = channel;
-        this.address = address;
         this.key = key;
+    }
+
+    /** The peer's {@code ip:port}, or null if unknown. */
+    String address() {
+        return Connections.peerOf(key);
     }
 
     /**
@@ -48,6 +50,6 @@ final class Conn {
 
     @Override
     public String toString() {
-        return address + (identity != null ? " (" + identity + ")" : "");
+        return address() + (identity != null ? " (" + identity + ")" : "");
     }
 }

@@ -56,9 +56,9 @@ final class Connections {
     }
 
     /** An ACCEPTED event. Beyond the limit the connection is shut at once and counted. */
-    void accepted(SocketChannel channel, String address, String key, long now) {
+    void accepted(SocketChannel channel, String key, long now) {
         counters.inc(Counter.CONNECTIONS_ACCEPTED);
-        Conn conn = new Conn(channel, address, key);
+        Conn conn = new Conn(channel, key);
         if (log.isDebugEnabled()) {
             log.debug("connection accepted: {}", key);
         }
@@ -66,7 +66,7 @@ final class Connections {
         if (byChannel.size() > max) {
             counters.inc(Counter.CONNECTIONS_REFUSED);
             rateLimited.warn("connections", now, "refused a connection from {}: {} connections are open, the limit is {} "
-                    + "(raise maxConnections if this is expected load)", address, byChannel.size() - 1, max);
+                    + "(raise maxConnections if this is expected load)", conn.address(), byChannel.size() - 1, max);
             conn.shutting = true;
             conn.shutdownInput();
             return;

@@ -234,11 +234,6 @@ final class Outboxes {
         }
     }
 
-    /** When the earliest parked session's window ends, or {@code Long.MAX_VALUE}. */
-    long nextParkedExpiry() {
-        return parked.isEmpty() ? Long.MAX_VALUE : (long) parked.peekFirst()[1];
-    }
-
     /** True while the loop must come back soon: messages ready, or pipes to retry. */
     boolean busy() {
         return !ready.isEmpty();

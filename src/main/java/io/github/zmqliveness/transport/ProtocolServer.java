@@ -117,14 +117,7 @@ final class ProtocolServer {
             onHello(r, helloCommand, frames, conn, now);
             return;
         }
-        Session session = bindSession(conn, identity);
-        if (Frames.size(frames) > config.maxMessageSize) {
-            counters.inc(Counter.RECEIVED_TOO_LARGE);
-            badInput.warn("too-large", now, "dropped a {}-byte message from {} at {}: over the {}-byte limit (maxMessageSize)",
-                    Frames.size(frames), identity, Connections.peerOf(key), config.maxMessageSize);
-            return;
-        }
-        deliver(session, frames, key);
+        deliver(bindSession(conn, identity), frames, key, now);
     }
 
     /** The session {@code conn} carries: the identity's current one, recorded on the connection at its first message. */
@@ -159,26 +152,29 @@ final class ProtocolServer {
             } catch (MalformedCommandException e) {
                 counters.inc(Counter.RECEIVED_MALFORMED);
                 badInput.warn("malformed", now, "ignored a malformed command from {}'s old connection {}: {}", session,
-                        conn.address, e.getMessage());
+                        conn.address(), e.getMessage());
                 return;
             }
             if (c.type() != Command.Type.DATA) {
                 counters.inc(Counter.COMMANDS_RECEIVED); // a heartbeat or goodbye of a connection already replaced
                 return;
             }
-            if (frames.size() < 2) {
-                counters.inc(Counter.RECEIVED_MALFORMED);
+            frames = payloadOf(frames, session, now);
+            if (frames == null) {
                 return;
             }
-            frames = frames.subList(1, frames.size());
         }
-        if (Frames.size(frames) > config.maxMessageSize) {
-            counters.inc(Counter.RECEIVED_TOO_LARGE);
-            badInput.warn("too-large", now, "dropped a {}-byte message from {}'s old connection: over the {}-byte limit",
-                    Frames.size(frames), session, config.maxMessageSize);
-            return;
+        deliver(session, frames, conn.key, now);
+    }
+
+    /** The application frames after a DATA command, or null (counted, logged) if there are none. */
+    private List<byte[]> payloadOf(List<byte[]> frames, Object from, long now) {
+        if (frames.size() < 2) {
+            counters.inc(Counter.RECEIVED_MALFORMED);
+            badInput.warn("malformed", now, "ignored a DATA command without payload from {}", from);
+            return null;
         }
-        deliver(session, frames, conn.key);
+        return frames.subList(1, frames.size());
     }
 
     private static Command decodeHello(byte[] frame) {
@@ -267,19 +263,10 @@ final class ProtocolServer {
                 membership.publish(PeerEvent.Type.LEFT, r, null, EvictReason.BYE);
                 break;
             case DATA:
-                if (frames.size() < 2) {
-                    counters.inc(Counter.RECEIVED_MALFORMED);
-                    badInput.warn("malformed", now, "ignored a DATA command without payload from {}", r.identity());
-                    break;
+                List<byte[]> payload = payloadOf(frames, r.identity(), now);
+                if (payload != null) {
+                    deliver(sessions.current(r.identity()), payload, key, now);
                 }
-                List<byte[]> payload = frames.subList(1, frames.size());
-                if (Frames.size(payload) > config.maxMessageSize) {
-                    counters.inc(Counter.RECEIVED_TOO_LARGE);
-                    badInput.warn("too-large", now, "dropped a {}-byte message from {}: over the {}-byte limit (maxMessageSize)",
-                            Frames.size(payload), r.identity(), config.maxMessageSize);
-                    break;
-                }
-                deliver(sessions.current(r.identity()), payload, key);
                 break;
             default:
                 counters.inc(Counter.RECEIVED_MALFORMED);
@@ -287,7 +274,15 @@ final class ProtocolServer {
         }
     }
 
-    private void deliver(Session session, List<byte[]> frames, String key) {
+    /** Hands a message to the inbox, unless it is over the size limit (then it is counted and logged). */
+    private void deliver(Session session, List<byte[]> frames, String key, long now) {
+        long size = Frames.size(frames);
+        if (size > config.maxMessageSize) {
+            counters.inc(Counter.RECEIVED_TOO_LARGE);
+            badInput.warn("too-large", now, "dropped a {}-byte message from {} at {}: over the {}-byte limit (maxMessageSize)",
+                    size, session, Connections.peerOf(key), config.maxMessageSize);
+            return;
+        }
         inbox.deliver(new Message(session, frames, Connections.peerOf(key)));
     }
 }

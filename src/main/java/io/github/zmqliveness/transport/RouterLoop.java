@@ -68,13 +68,12 @@ public final class RouterLoop {
     private static final class TransportEvent {
         final boolean accepted;
         final SocketChannel channel;
-        final String address;
+        /** For ACCEPTED: the connection's key (see Connections#key). */
         final String key;
 
-        TransportEvent(boolean accepted, SocketChannel channel, String address, String key) {
+        TransportEvent(boolean accepted, SocketChannel channel, String key) {
             this.accepted = accepted;
             this.channel = channel;
-            this.address = address;
             this.key = key;
         }
     }
@@ -595,10 +594,9 @@ public final class RouterLoop {
         }
         SocketChannel ch = (SocketChannel) event.arg;
         if (event.event == ZMQ.EVENT_ACCEPTED) {
-            String address = addressOf(ch);
-            transportEvents.add(new TransportEvent(true, ch, address, Connections.key(address, localAddressOf(ch))));
+            transportEvents.add(new TransportEvent(true, ch, Connections.key(addressOf(ch), localAddressOf(ch))));
         } else {
-            transportEvents.add(new TransportEvent(false, ch, null, null));
+            transportEvents.add(new TransportEvent(false, ch, null));
         }
         waker.wake();
     }
@@ -634,7 +632,7 @@ public final class RouterLoop {
         TransportEvent e;
         while ((e = transportEvents.poll()) != null) {
             if (e.accepted) {
-                connections.accepted(e.channel, e.address, e.key, System.nanoTime()); // read here: most turns have no event
+                connections.accepted(e.channel, e.key, System.nanoTime()); // read here: most turns have no event
             } else {
                 pendingDisconnects.add(e);
             }
@@ -771,15 +769,17 @@ public final class RouterLoop {
      * (HEARTBEAT) or precede a shutdown; WELCOME goes through {@link Outboxes#control}, which never loses it.
      */
     private void sendControl(Identity identity, byte[] frame) {
-        if (base.send(new Msg(identity.unsafeBytes()), ZMQ.SNDMORE | ZMQ.DONTWAIT)) {
-            base.send(new Msg(frame), 0);
-        }
+        writeCommand(identity, frame);
     }
 
     /** A queued command (see {@link Outboxes#control}); false if the pipe is full. */
     private boolean writeControl(Outbox ob, byte[] frame) {
-        if (!base.send(new Msg(ob.identity.unsafeBytes()), ZMQ.SNDMORE | ZMQ.DONTWAIT)) {
-            // EAGAIN: retried; EHOSTUNREACH: the connection is gone and the command with it
+        return writeCommand(ob.identity, frame);
+    }
+
+    /** Writes {@code [identity, frame]}; false only if the pipe is full (EAGAIN). Unroutable: the command is gone. */
+    private boolean writeCommand(Identity identity, byte[] frame) {
+        if (!base.send(new Msg(identity.unsafeBytes()), ZMQ.SNDMORE | ZMQ.DONTWAIT)) {
             return base.errno() != ZError.EAGAIN;
         }
         base.send(new Msg(frame), 0);
@@ -787,9 +787,6 @@ public final class RouterLoop {
     }
 
     // ------------------------------------------------------------------ helpers
-
-
-
 
     /** Open connections the loop knows of (for tests and diagnostics). */
     public int connectionCount() {

@@ -82,14 +82,14 @@ final class Sessions {
     Session hello(Identity identity, Command hello, String address) {
         Outbox ob = joined(identity);
         Session old = ob.session;
+        // Commands queued for an earlier connection (a WELCOME still waiting, a DISCONNECT) mean nothing to this one.
+        ob.controls.clear();
         if (old != null && old.hasInstance(hello.instance()) && (hello.flags() & Command.FLAG_RESUME) != 0) {
-            ob.controls.clear(); // a WELCOME still waiting for the previous connection would be a second one on this
             counters.inc(Counter.SESSIONS_RESUMED);
             publish(PeerEvent.Type.SESSION_RESUMED, old, address, null);
             return old;
         }
         outboxes.drop(ob, Counter.DROPPED_STALE_SESSION);
-        ob.controls.clear(); // commands for the old connection: its WELCOME or DISCONNECT means nothing to this one
         ended(old, address, EvictReason.REPLACED);
         Session next = new Session(identity, nextNumber++, hello.instance());
         ob.begin(next);
