@@ -194,7 +194,7 @@ class StallTest {
     }
 
     @Test
-    void aRouterProcessStoppedForThreeSecondsServesItsPlainPeersAgainAtOnceAndSaysTheStallCausedAnyEviction() throws Exception {
+    void aRouterProcessStoppedForThreeSecondsEvictsNoProtocolClientAndServesItsPlainPeersAgainAtOnce() throws Exception {
         io.github.zmqliveness.support.Facilities.requirePyzmq();
         try (ChildProcess router = ChildProcess.start(ChildProcess.javaCommand("-Xmx128m", io.github.zmqliveness.cli.Main.class,
                 List.of("router", "--bind", "tcp://127.0.0.1:*", "--heartbeat", "200ms", "--liveness", "3", "--echo")))) {
@@ -203,16 +203,28 @@ class StallTest {
             assertTrue(m.find(), listening);
             String endpoint = m.group();
             List<ChildProcess> dealers = new ArrayList<>();
+            List<DealerClient> clients = new ArrayList<>();
+            List<ClientEvent> clientEvents = new CopyOnWriteArrayList<>();
             try {
                 for (int i = 0; i < PLAIN_PEERS; i++) {
                     ChildProcess d = ChildProcess.libzmqDealer(endpoint, "plain-" + i, 100);
                     dealers.add(d);
                     d.awaitLine("reply", Duration.ofSeconds(20));
                 }
+                for (int i = 0; i < RAW_PEERS; i++) {
+                    // The clients' transport gives up on the stopped router and they reconnect meanwhile. A short
+                    // handshake limit: now and then JeroMQ leaves a connection made during the stop without its
+                    // greeting after the router resumes (seen in 1 of 10 clients), and the client must try again
+                    // before the router's bound for its return (one interval of hold + interval x liveness).
+                    clients.add(DealerClient.builder().identity("zlp-" + i).connect(endpoint).heartbeat(INTERVAL, 3)
+                            .handshakeInterval(Duration.ofMillis(400)).backoff(Duration.ofMillis(20), Duration.ofMillis(100), 2)
+                            .listener(clientEvents::add).build());
+                }
+                await().atMost(Duration.ofSeconds(30)).until(() -> clients.stream().allMatch(c -> c.state() == ClientState.READY));
+                int linesBefore = router.lines().size();
                 router.signal("STOP");
                 // The fault is the pause itself: the router's process does not run for three seconds.
                 await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> true);
-                int linesBefore = router.lines().size();
                 long[] replies = new long[PLAIN_PEERS];
                 for (int i = 0; i < PLAIN_PEERS; i++) {
                     replies[i] = dealers.get(i).lines().stream().filter(l -> l.startsWith("reply")).count();
@@ -228,17 +240,37 @@ class StallTest {
                     worst = Math.max(worst, (System.nanoTime() - resumedAt) / 1_000_000);
                 }
                 router.awaitLine("{\"event\":\"stalled\"", Duration.ofSeconds(10));
-                List<String> after = router.lines().subList(linesBefore, router.lines().size());
+                // Every protocol client is back in its session (it may have reconnected: its transport gave up on the
+                // stopped router), and a few intervals later the router has evicted or suspected none of them.
+                await().atMost(Duration.ofSeconds(15)).until(() -> clients.stream().allMatch(c -> c.state() == ClientState.READY));
+                await().pollDelay(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(2)).until(() -> true);
+                List<String> after = List.copyOf(router.lines().subList(linesBefore, router.lines().size()));
                 long evictions = after.stream().filter(l -> l.startsWith("{\"event\":\"evicted\"")).count();
+                long returned = after.stream().filter(l -> l.startsWith("{\"event\":\"took_over\"")).count();
                 System.out.println("router stopped 3 s: every plain peer served again " + worst + " ms after SIGCONT; "
-                        + evictions + " evictions (each must say during_stall)");
+                        + evictions + " evictions, " + returned + " returns on a new connection");
                 for (String line : after) {
-                    if (line.startsWith("{\"event\":\"evicted\"")) {
-                        assertTrue(line.contains("\"during_stall\":true"), "an eviction the stall caused says so: " + line);
+                    if (line.contains("\"identity\":\"zlp-")) {
+                        assertTrue(!line.startsWith("{\"event\":\"evicted\"") && !line.startsWith("{\"event\":\"suspect\"")
+                                && !line.startsWith("{\"event\":\"session_ended\"") && !line.startsWith("{\"event\":\"session_started\""),
+                                "a protocol client is neither evicted nor suspected for the router's own stop, and keeps its session: "
+                                        + line + "\n" + String.join("\n", after));
+                    }
+                    if (line.startsWith("{\"event\":\"evicted\"") || line.startsWith("{\"event\":\"took_over\"")) {
+                        assertTrue(line.contains("\"during_stall\":true"), "what the stall caused says so: " + line);
+                    }
+                }
+                assertEquals(1, after.stream().filter(l -> l.startsWith("{\"event\":\"stalled\"")).count(), String.join("\n", after));
+                for (ClientEvent e : clientEvents) {
+                    if (e.type() == ClientEvent.Type.REJOINED) {
+                        assertTrue(e.resumed(), "a client that reconnected resumed its session: " + e);
                     }
                 }
                 assertTrue(worst <= 3_000, "served again " + worst + " ms after the router resumed");
             } finally {
+                for (DealerClient c : clients) {
+                    c.close();
+                }
                 for (ChildProcess d : dealers) {
                     d.close();
                 }

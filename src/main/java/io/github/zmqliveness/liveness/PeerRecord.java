@@ -25,6 +25,9 @@ public final class PeerRecord {
     /** The deadline this record's live entry in the deadline queue carries. */
     long scheduledAt = UNSCHEDULED;
     boolean removed;
+    /** Its connection was lost while the table was holding after a stall: it has until {@link #detachedUntil} to return. */
+    boolean detached;
+    long detachedUntil;
     /** Free for the driver of the table (the router keeps its outbound queue here). */
     public Object attachment;
 
@@ -70,8 +73,19 @@ public final class PeerRecord {
         return removed;
     }
 
+    /**
+     * True while its connection is gone but the peer is kept, because the loss came to light while the table was
+     * holding after a stall (see {@link PeerTable#detach}).
+     */
+    public boolean detached() {
+        return detached;
+    }
+
     /** The next time this record needs attention, or UNSCHEDULED if none. */
     long nextDeadline(LivenessRules rules) {
+        if (detached) {
+            return detachedUntil;
+        }
         switch (state) {
             case QUARANTINED:
                 return quarantineUntil;

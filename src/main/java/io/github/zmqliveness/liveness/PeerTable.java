@@ -44,7 +44,11 @@ public final class PeerTable {
     public interface TickSink {
         void suspect(PeerRecord peer);
 
-        /** The peer was removed for silence; the driver must release its connection. */
+        /**
+         * The peer was removed: for silence ({@link EvictReason#HEARTBEAT_TIMEOUT}; the driver must release its
+         * connection), or because it did not return in time after a {@link #detach} ({@link EvictReason#TRANSPORT_LOST};
+         * its connection is already gone).
+         */
         void evicted(PeerRecord peer, EvictReason reason);
 
         /** A quarantine ended; the record is gone and the identity may join again. */
@@ -133,6 +137,7 @@ public final class PeerTable {
             return Arrival.QUARANTINED;
         }
         Arrival arrival = Arrival.HEARD;
+        peer.detached = false; // back: whatever comes now, on a new connection, is a takeover of the one it lost
         if (address != null && peer.address != null && !address.equals(peer.address)) {
             peer.previousAddress = peer.address;
             peer.address = address;
@@ -227,6 +232,28 @@ public final class PeerTable {
         return covered;
     }
 
+    /**
+     * The peer's connection is gone. If that came to light while the table is holding after a stall, the loss is
+     * most likely the stall's doing (the peer, or the transport's own heartbeat, gave up on a driver that did not
+     * run): the peer is kept, detached, and returns by being heard on a new connection (a takeover), or is evicted
+     * ({@link EvictReason#TRANSPORT_LOST}) at {@code interval x liveness} after the hold ends, which keeps the bound
+     * for a peer that really died during the stall. Returns false, and changes nothing, when the table is not holding:
+     * the driver then removes the peer at once.
+     */
+    public boolean detach(PeerRecord peer, long now) {
+        if (peer.removed || peer.state == PeerState.QUARANTINED || !holding(now)) {
+            return false;
+        }
+        if (!peer.detached) {
+            peer.detached = true;
+            peer.detachedUntil = Math.max(now, heldUntil) + rules.evictAfterNanos();
+            peer.state = PeerState.ALIVE;
+            peer.scheduledAt = peer.detachedUntil; // the entry for it: any earlier one is now stale
+            deadlines.add(new Entry(peer.detachedUntil, peer));
+        }
+        return true;
+    }
+
     /** True while suspicion and eviction are held after a stall. */
     public boolean holding(long now) {
         return now < heldUntil;
@@ -257,6 +284,11 @@ public final class PeerTable {
             }
             if (deadline > now) {
                 schedule(peer); // heard since: the deadline moved on
+                continue;
+            }
+            if (peer.detached) {
+                remove(peer);
+                sink.evicted(peer, EvictReason.TRANSPORT_LOST); // it did not come back in time
                 continue;
             }
             if (peer.state != PeerState.QUARANTINED && now < heldUntil) {

@@ -58,6 +58,11 @@ public enum Counter {
     STALLS("stalls", Side.BOTH),
     /** Router: the total length of those stalls, in milliseconds. */
     STALLED_MILLIS("stalledMillis"),
+    /**
+     * Router: peers whose connection was lost right after a stall, kept (detached) to return instead of being evicted
+     * at once; those that did not return in time are also in evictedTransportLost.
+     */
+    DETACHED_DURING_STALL("detachedDuringStall"),
 
     // the client's own
     SESSIONS("sessions", Side.CLIENT),

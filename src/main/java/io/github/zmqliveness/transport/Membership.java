@@ -64,7 +64,8 @@ final class Membership {
 
         @Override
         public void evicted(PeerRecord peer, EvictReason reason) {
-            evictPeer(peer, reason, true, System.nanoTime());
+            // TRANSPORT_LOST here: a detached peer that did not come back; its connection is gone already.
+            evictPeer(peer, reason, reason != EvictReason.TRANSPORT_LOST, System.nanoTime());
         }
 
         @Override
@@ -86,8 +87,29 @@ final class Membership {
         Conn atKey = connections.at(conn.key);
         if (r != null && r.state() != PeerState.QUARANTINED && conn.key != null && conn.key.equals(r.address())
                 && (atKey == null || atKey == conn)) {
-            evictPeer(r, EvictReason.TRANSPORT_LOST, false, System.nanoTime());
+            lost(r, System.nanoTime());
         }
+    }
+
+    /**
+     * The peer's connection is gone. Right after a stall the loss is most likely the stall's doing (the client, or a
+     * transport heartbeat, gave up on a router that did not run): the peer is detached (see PeerTable#detach) and
+     * what is sent to it is held until it returns; otherwise it is evicted now.
+     */
+    private void lost(PeerRecord r, long now) {
+        if (r.detached()) {
+            return; // already waiting for it
+        }
+        if (table.detach(r, now)) {
+            counters.inc(Counter.DETACHED_DURING_STALL);
+            sessions.hold(r.identity());
+            if (log.isDebugEnabled()) {
+                log.debug("{} lost its connection {} right after a stall: kept until it returns, or evicted at the bound",
+                        r.identity(), Connections.peerOf(r.address()));
+            }
+            return;
+        }
+        evictPeer(r, EvictReason.TRANSPORT_LOST, false, now);
     }
 
     /**
@@ -97,7 +119,7 @@ final class Membership {
     void onPipeGone(Identity identity) {
         PeerRecord r = table.get(identity);
         if (r != null && r.state() != PeerState.QUARANTINED) {
-            evictPeer(r, EvictReason.TRANSPORT_LOST, false, System.nanoTime());
+            lost(r, System.nanoTime());
         }
     }
 
@@ -110,6 +132,7 @@ final class Membership {
             boolean sameClient) {
         PeerRecord r = known;
         PeerTable.Arrival arrival;
+        boolean returning = r != null && r.detached(); // lost its connection in a stall, and back
         if (r == null) {
             r = table.join(identity, key, now);
             arrival = PeerTable.Arrival.JOINED;
@@ -137,7 +160,7 @@ final class Membership {
             case TOOK_OVER:
                 counters.inc(Counter.TAKEOVERS);
                 shutZombie(r.previousAddress(), now);
-                publish(PeerEvent.Type.TOOK_OVER, r, r.previousAddress(), null);
+                publish(PeerEvent.Type.TOOK_OVER, r, r.previousAddress(), null, returning);
                 if (!hello) {
                     beginPlain(identity, key, conn);
                 }
@@ -185,7 +208,7 @@ final class Membership {
 
     void evictPeer(PeerRecord r, EvictReason reason, boolean shutConnection, long now) {
         table.remove(r);
-        publish(PeerEvent.Type.EVICTED, r, null, reason); // before the session's end: membership first, as on joining
+        publish(PeerEvent.Type.EVICTED, r, null, reason, r.detached()); // before the session's end: membership first, as on joining
         boolean lostTouch = reason == EvictReason.TRANSPORT_LOST || reason == EvictReason.HEARTBEAT_TIMEOUT;
         if (lostTouch && r.heartbeating() && !config.resumeWindow.isZero()) {
             sessions.park(r.identity(), now + config.resumeWindow.toNanos()); // the session waits for its client
@@ -199,7 +222,7 @@ final class Membership {
             case EXPLICIT: counters.inc(Counter.EVICTED_EXPLICIT); break;
             default: break;
         }
-        if (shutConnection) {
+        if (shutConnection && !r.detached()) { // a detached peer's connection is gone already
             Conn conn = connections.at(r.address());
             if (conn == null) {
                 log.warn("evicting {} ({}): no connection is known for address {}; the transport heartbeat will reap it",
@@ -231,8 +254,13 @@ final class Membership {
     }
 
     void publish(PeerEvent.Type type, PeerRecord r, String previousAddress, EvictReason reason) {
+        publish(type, r, previousAddress, reason, false);
+    }
+
+    /** {@code stallCaused}: the event is the stall's doing even if the table no longer holds (a detached peer). */
+    private void publish(PeerEvent.Type type, PeerRecord r, String previousAddress, EvictReason reason, boolean stallCaused) {
         events.publish(new PeerEvent(type, r.identity(), sessions.current(r.identity()), Connections.peerOf(r.address()),
-                Connections.peerOf(previousAddress), reason, Instant.now(), table.holding(System.nanoTime())));
+                Connections.peerOf(previousAddress), reason, Instant.now(), stallCaused || table.holding(System.nanoTime())));
     }
 
     PeerSnapshot toSnapshot(PeerRecord r) {

@@ -212,6 +212,16 @@ final class Outboxes {
         loopCounters.inc(Counter.SESSIONS_PARKED);
     }
 
+    /**
+     * Holds what is sent to {@code ob} (sends return PARKED) without a window of its own: the caller later parks it
+     * with a window, closes it, or unparks it.
+     */
+    void hold(Outbox ob) {
+        ob.parked = true;
+        ob.parkedUntil = Long.MAX_VALUE;
+        unlistBlocked(ob);
+    }
+
     /** The session goes on: what was held is written, in order, from the next flush. */
     void unpark(Outbox ob) {
         if (ob.parked) {

@@ -555,6 +555,7 @@ public final class RouterLoop {
             context.setLinger((int) Math.min(CLOSE_LINGER_MILLIS, config.closeTimeout.toMillis() / 2));
         }
         sessions.closeAll();
+        inbox.close();
         peerCount = 0;
         releaseQuietly();
         log.info("router closed after {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - now));
@@ -639,7 +640,6 @@ public final class RouterLoop {
         }
     }
 
-
     // ------------------------------------------------------------------ receive
 
     /** Reads up to a batch; true if the socket has nothing more to read right now. */
@@ -711,8 +711,6 @@ public final class RouterLoop {
         return key;
     }
 
-
-
     private static byte[] newMarker() {
         byte[] marker = new byte[32];
         new java.security.SecureRandom().nextBytes(marker);
@@ -720,21 +718,7 @@ public final class RouterLoop {
         return marker;
     }
 
-
-
-
-
-
-
-
-
-
-
-
     // ------------------------------------------------------------------ eviction and connections
-
-
-
 
     // ------------------------------------------------------------------ send
 

@@ -130,6 +130,17 @@ final class Sessions {
         outboxes.park(identity, until);
     }
 
+    /**
+     * The identity's connection is gone but it is expected back (detached after a stall): what is sent to it is held,
+     * not written into a pipe that no longer exists, until it returns or is evicted.
+     */
+    void hold(Identity identity) {
+        Outbox ob = outboxes.get(identity);
+        if (ob != null) {
+            outboxes.hold(ob);
+        }
+    }
+
     /** Ends the parked sessions whose resume window has passed. */
     void expire(long now) {
         outboxes.expireParked(now, ob -> ended(ob.session, null, EvictReason.RESUME_EXPIRED));

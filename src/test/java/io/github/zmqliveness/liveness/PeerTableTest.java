@@ -430,4 +430,60 @@ class PeerTableTest {
         assertEquals(List.of(EvictReason.HEARTBEAT_TIMEOUT), sink.reasons);
         assertEquals(List.of(), sink.suspected, "the live one was never suspected");
     }
+
+    @Test
+    void aConnectionLostRightAfterAStallDetachesThePeerAndItsReturnOnANewConnectionIsATakeoverNotAnEviction() {
+        PeerRecord a = joinHeartbeating(A, "tcp://host:1");
+        PeerRecord b = joinHeartbeating(B, "tcp://host:2");
+        heartbeatUntil(S, 10 * S, a, b);
+        long stallEnd = 13 * S;
+        now = stallEnd;
+        table.stalled(3 * S, stallEnd);
+        advanceTo(stallEnd);
+        // On resuming, the driver learns that both connections are gone (the clients gave up on it meanwhile).
+        assertTrue(table.detach(a, stallEnd + 10 * MS));
+        assertTrue(table.detach(b, stallEnd + 10 * MS));
+        assertTrue(a.detached());
+        // a comes back on a new connection 1.5 s later, after the hold: a takeover, kept all along.
+        advanceTo(stallEnd + 1_500 * MS);
+        assertEquals(List.of(), sink.evicted, "kept while it may still return");
+        assertEquals(Arrival.TOOK_OVER, table.onMessage(a, "tcp://host:3", stallEnd + 1_500 * MS, true));
+        assertFalse(a.detached());
+        table.startHeartbeating(a, stallEnd + 1_500 * MS);
+        // b never comes back: evicted at interval x liveness after the hold, as TRANSPORT_LOST.
+        heartbeatUntil(stallEnd + 2 * S, stallEnd + 10 * S, a);
+        assertEquals(List.of(b), sink.evicted);
+        assertEquals(List.of(EvictReason.TRANSPORT_LOST), sink.reasons);
+        assertEquals(List.of(), sink.suspected);
+        assertSame(a, table.get(A));
+    }
+
+    @Test
+    void aDetachedPeerThatNeverReturnsIsEvictedAtTheBoundAfterTheHoldNotBefore() {
+        PeerRecord a = joinHeartbeating(A, "tcp://host:1");
+        heartbeatUntil(S, 10 * S, a);
+        long stallEnd = 13 * S;
+        now = stallEnd;
+        table.stalled(3 * S, stallEnd);
+        advanceTo(stallEnd);
+        assertTrue(table.detach(a, stallEnd + 200 * MS));
+        // hold ends at stallEnd + 1 s; the bound is interval x liveness = 3 s after it.
+        advanceTo(stallEnd + 3_999 * MS);
+        assertEquals(List.of(), sink.evicted);
+        advanceTo(stallEnd + 4 * S);
+        assertEquals(List.of(a), sink.evicted);
+        assertEquals(List.of(EvictReason.TRANSPORT_LOST), sink.reasons);
+        assertNull(table.get(A));
+    }
+
+    @Test
+    void aConnectionLostWithNoStallIsNotDetached() {
+        PeerRecord a = joinHeartbeating(A, "tcp://host:1");
+        heartbeatUntil(S, 10 * S, a);
+        assertFalse(table.detach(a, 10 * S), "no stall: the driver evicts at once");
+        assertFalse(a.detached());
+        // after a stall's hold has ended, too
+        table.stalled(3 * S, 20 * S);
+        assertFalse(table.detach(a, 21 * S + 1));
+    }
 }
