@@ -25,6 +25,26 @@ class CloseTest {
     }
 
     @Test
+    void whatTheReceiveBacklogHeldAtCloseIsStillHandedOutInOrder() {
+        try (ZContext ctx = Dealers.context()) {
+            LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").receiveQueueCapacity(4).build();
+            ZMQ.Socket d = Dealers.connect(ctx, "sender", router.endpoints().get(0));
+            for (int i = 0; i < 8; i++) {
+                d.send("m" + i);
+            }
+            // 4 in the queue, 4 in the backlog behind it: all read, none taken yet.
+            await().atMost(Duration.ofSeconds(10)).until(() -> router.stats().get("messagesDelivered") == 8);
+            router.close();
+            java.util.List<String> got = new java.util.ArrayList<>();
+            Message m;
+            while ((m = router.receive(Duration.ofSeconds(1))) != null) {
+                got.add(new String(m.first()));
+            }
+            assertEquals(java.util.List.of("m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7"), got);
+        }
+    }
+
+    @Test
     void closeReleasesThreadsSocketsAndFileDescriptorsWithinTheTimeout() {
         Facilities.requireProcFs();
         try (ZContext ctx = Dealers.context()) {

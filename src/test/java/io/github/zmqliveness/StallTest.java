@@ -157,6 +157,65 @@ class StallTest {
     }
 
     @Test
+    void aFullReceiveQueuePausesDeliveryNotLivenessClientsStayConnectedAndNothingIsLost() throws Exception {
+        EventRecorder events = new EventRecorder();
+        List<ClientEvent> clientEvents = new CopyOnWriteArrayList<>();
+        List<DealerClient> clients = new ArrayList<>();
+        // Room for 80 in the queue: the peers send about 34 messages a second, so it is full about 2.4 s after the
+        // application goes away, and the backlog behind it (80 more) holds the rest of the 4 s.
+        try (LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").heartbeatInterval(INTERVAL).liveness(3)
+                .receiveQueueCapacity(80).listener(events).build()) {
+            String endpoint = router.endpoints().get(0);
+            List<Identity> ids = startLivePeers(endpoint);
+            for (int i = 0; i < 2; i++) {
+                clients.add(DealerClient.builder().identity("client-" + i).connect(endpoint).heartbeat(INTERVAL, 3)
+                        .listener(clientEvents::add).build());
+                ids.add(Identity.of("client-" + i));
+            }
+            await().atMost(Duration.ofSeconds(20)).until(() -> clients.stream().allMatch(c -> c.state() == ClientState.READY));
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertEquals(ids.size(), router.peerCount(), router.peers()
+                    + " " + events.events()));
+            ZMQ.Socket leaver = Dealers.connect(ctx, "leaver", endpoint);
+            leaver.send("hello");
+            await().atMost(Duration.ofSeconds(20)).until(() -> router.peer(Identity.of("leaver")).isPresent());
+            ScheduledExecutorService sender = Executors.newSingleThreadScheduledExecutor();
+            peers.add(sender);
+            int[] sent = new int[1];
+            sender.scheduleAtFixedRate(() -> {
+                for (DealerClient c : clients) {
+                    if (c.send(("n" + sent[0]).getBytes()) == SendResult.QUEUED) {
+                        sent[0]++;
+                    }
+                }
+            }, 0, 500, TimeUnit.MILLISECONDS);
+            // Nobody calls receive() for 3 s. One peer really leaves meanwhile.
+            await().pollDelay(Duration.ofMillis(500)).atMost(Duration.ofSeconds(1)).until(() -> true);
+            ctx.destroySocket(leaver);
+            // The router keeps reading while the application is away: the one that left is evicted now, not later.
+            PeerEvent left = events.awaitEvicted(Identity.of("leaver"), 0, Duration.ofSeconds(10)).event;
+            assertEquals(EvictReason.TRANSPORT_LOST, left.reason());
+            assertTrue(!left.duringStall(), "no stall: " + left);
+            await().pollDelay(Duration.ofMillis(2500)).atMost(Duration.ofSeconds(3)).until(() -> true);
+            int queued = 0;
+            Message m;
+            while ((m = router.receive(Duration.ofMillis(1))) != null) { // the plain peers' ticks go on: what is there now
+                queued++;
+            }
+            assertTrue(queued > 80, "the backlog held what the full queue could not: " + queued);
+            assertNobodyDisturbed(events, ids);
+            for (ClientEvent e : clientEvents) {
+                assertTrue(e.type() == ClientEvent.Type.CONNECTED, "a client saw only its connection: " + clientEvents);
+            }
+            assertTrue(events.stalls.isEmpty(), "reading never stopped: " + events.stalls);
+            assertEquals(0, router.stats().receivedUnaccounted(), router.stats().toString());
+        } finally {
+            for (DealerClient c : clients) {
+                c.close();
+            }
+        }
+    }
+
+    @Test
     void aClientProcessStoppedForThreeSecondsResumesItsSessionAndLosesNoParkedMessage() throws Exception {
         EventRecorder events = new EventRecorder();
         Identity id = Identity.of("napper");
