@@ -83,13 +83,15 @@ class StallTest {
         for (Identity id : ids) {
             List<PeerEvent.Type> seen = new ArrayList<>();
             events.of(id).forEach(e -> seen.add(e.type()));
-            assertTrue(!seen.contains(PeerEvent.Type.SUSPECT) && !seen.contains(PeerEvent.Type.EVICTED), id + ": " + seen);
+            assertTrue(!seen.contains(PeerEvent.Type.SUSPECT) && !seen.contains(PeerEvent.Type.EVICTED), id + ": " + seen + "\n"
+                    + events.of(id).stream().map(PeerEvent::toString).collect(java.util.stream.Collectors.joining("\n")));
         }
     }
 
     @Test
     void aHandlerThatBlocksTheLoopForThreeSecondsGetsNoLivePeerSuspectedOrEvicted() throws Exception {
         EventRecorder events = new EventRecorder();
+        List<DealerClient> clients = new ArrayList<>();
         CountDownLatch never = new CountDownLatch(1);
         try (LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").heartbeatInterval(INTERVAL).liveness(3)
                 .listener(events).handler(m -> {
@@ -102,6 +104,11 @@ class StallTest {
                     }
                 }).build()) {
             List<Identity> ids = startLivePeers(router.endpoints().get(0));
+            for (int i = 0; i < 2; i++) {
+                clients.add(DealerClient.builder().identity("client-" + i).connect(router.endpoints().get(0)).heartbeat(INTERVAL, 3)
+                        .handshakeInterval(Duration.ofMillis(400)).backoff(Duration.ofMillis(20), Duration.ofMillis(100), 2).build());
+                ids.add(Identity.of("client-" + i));
+            }
             await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertEquals(ids.size(), router.peerCount(), router.peers()
                     + " " + events.events()));
             Dealers.connect(ctx, "blocker", router.endpoints().get(0)).send("block");
@@ -114,6 +121,13 @@ class StallTest {
             assertTrue(stall.peersCovered() >= RAW_PEERS, "the protocol peers' deadlines fell in the stall: " + stall);
             assertEquals(1, events.stalls.size(), "one stall: " + events.stalls);
             assertTrue(router.stats().get("stalls") >= 1 && router.stats().get("stalledMillis") >= 2_500, router.stats().toString());
+            // The clients gave up on the silent router meanwhile and came back on new connections, in their sessions.
+            await().atMost(Duration.ofSeconds(15)).until(() -> clients.stream().allMatch(c -> c.state() == ClientState.READY));
+            assertNobodyDisturbed(events, ids);
+        } finally {
+            for (DealerClient c : clients) {
+                c.close();
+            }
         }
     }
 

@@ -32,13 +32,16 @@ final class Membership {
     private final BiConsumer<Identity, byte[]> sendControl;
     private final Logger log;
     private final long evictionGraceNanos;
+    /** Lets the loop notice a stall it is in the middle of (a handler that just returned) before a join, takeover or loss. */
+    private final Runnable checkStall;
     private final long startNanos = System.nanoTime();
     private final Instant startWall = Instant.now();
 
     Membership(RouterConfig config, PeerTable table, Sessions sessions, Outboxes outboxes, Connections connections,
             Counters.Owner counters, EventDispatcher<Object> events, BiConsumer<Identity, byte[]> sendControl, Logger log,
-            long evictionGraceNanos) {
+            long evictionGraceNanos, Runnable checkStall) {
         this.config = config;
+        this.checkStall = checkStall;
         this.table = table;
         this.sessions = sessions;
         this.outboxes = outboxes;
@@ -100,6 +103,7 @@ final class Membership {
         if (r.detached()) {
             return; // already waiting for it
         }
+        checkStall.run();
         if (table.detach(r, now)) {
             counters.inc(Counter.DETACHED_DURING_STALL);
             sessions.hold(r.identity());
@@ -133,6 +137,9 @@ final class Membership {
         PeerRecord r = known;
         PeerTable.Arrival arrival;
         boolean returning = r != null && r.detached(); // lost its connection in a stall, and back
+        if (r == null || (key != null && !key.equals(r.address()))) {
+            checkStall.run(); // a join or a takeover: is it the doing of a stall this turn has not noticed yet?
+        }
         if (r == null) {
             r = table.join(identity, key, now);
             arrival = PeerTable.Arrival.JOINED;

@@ -169,7 +169,7 @@ public final class RouterLoop {
         this.sessions = new Sessions(outboxes, loopCounters, events);
         this.inbox = new Inbox(config.handler, config.receiveQueueCapacity, loopCounters, badInput, waker::wake);
         this.membership = new Membership(config, table, sessions, outboxes, connections, loopCounters, events, this::sendControl,
-                log, evictionGraceNanos);
+                log, evictionGraceNanos, this::checkStall);
         this.protocol = new ProtocolServer(config, table, sessions, outboxes, connections, membership, inbox, loopCounters,
                 badInput, this::sendControl, evictionGraceNanos);
         this.thread = new Thread(this::run, "zmq-liveness-router");
@@ -424,6 +424,12 @@ public final class RouterLoop {
             call.run();
         }
         boolean drained = receiveBatch();
+        long now = System.nanoTime();
+        if (!inbox.paused()) {
+            // A handler that did not return is a stall: noticed before the connections lost meanwhile are applied,
+            // so they are taken for the stall's doing (detached, not evicted).
+            noticeStall(now);
+        }
         if (drained && !pendingDisconnects.isEmpty()) {
             // Every message a dead connection had pushed before its DISCONNECTED is read: now it is safe to forget it.
             for (TransportEvent e : pendingDisconnects) {
@@ -431,10 +437,8 @@ public final class RouterLoop {
             }
             pendingDisconnects.clear();
         }
-        long now = System.nanoTime();
         outboxes.flush(now, writer);
         if (!inbox.paused()) {
-            noticeStall(now);
             membership.tick(now);
         }
         connections.tick(now);
@@ -471,6 +475,16 @@ public final class RouterLoop {
                     + "a MessageHandler that did not return, or receive() not called); no peer is suspected or evicted for "
                     + "silence before one interval from now ({} peers' deadlines fell in the stall)", millis, covered);
             events.publish(new Stall(Duration.ofNanos(stall), covered, Instant.now()));
+        }
+    }
+
+    /**
+     * In the middle of a turn, before a join, a takeover or a lost connection is applied: a handler that has just
+     * returned after blocking the loop is a stall, and what it caused must be taken as such.
+     */
+    private void checkStall() {
+        if (!inbox.paused()) {
+            noticeStall(System.nanoTime());
         }
     }
 
