@@ -430,7 +430,11 @@ public final class LivenessRouter implements AutoCloseable {
             return this;
         }
 
-        /** Messages {@link #receive} can hold before the router stops reading the socket (default 10,000). */
+        /**
+         * Messages {@link #receive} can hold (default 10,000). When they are all waiting, the router goes on reading
+         * (heartbeats and other protocol commands are still answered) and holds up to as many messages again, handed
+         * out in order after them; only then does it stop reading the socket, and that pause counts as a stall.
+         */
         public Builder receiveQueueCapacity(int messages) {
             Checks.positive(messages, "receive queue capacity");
             this.receiveQueueCapacity = messages;

@@ -107,9 +107,10 @@ public final class PeerEvent {
     }
 
     /**
-     * True if it happened while the router was recovering from its own stall (see {@link Stall}), within one interval
-     * of its end: an EVICTED with reason TRANSPORT_LOST then usually means that JeroMQ's own ZMTP heartbeat gave up
-     * on the connection during the router's pause, not that the peer died. Such a plain DEALER reconnects at once.
+     * True if the router's own stall (see {@link Stall}) caused it, or it happened within one interval of the end of
+     * one. A connection lost then is taken for the stall's doing (the peer, or ZMTP's heartbeat, gave up on a router
+     * that did not run): the peer is kept, detached, and its return on a new connection is a TOOK_OVER marked so; one
+     * that does not return within interval x liveness is EVICTED with reason TRANSPORT_LOST, also marked so.
      */
     public boolean duringStall() {
         return duringStall;

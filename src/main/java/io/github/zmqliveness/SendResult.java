@@ -10,7 +10,8 @@ public enum SendResult {
     /**
      * Accepted, but the peer is disconnected: its session is parked for the resume window, and the
      * message is delivered if the same client instance comes back asking to resume; otherwise it is
-     * dropped and counted.
+     * dropped and counted. Also while a peer that lost its connection right after a stall of the
+     * router is kept for its return (see {@link PeerEvent#duringStall()}).
      */
     PARKED(true),
     /** The identity is not in the peer table (never joined, or evicted or left since). Nothing queued. */

@@ -349,8 +349,10 @@ class DealerClientTest {
                     }
                 }
                 if (i < DEFERRALS) {
-                    send(fake, id, Command.disconnect(Command.Reason.TRY_LATER, 300, "paced").encode());
+                    // Read the clock before sending: the client may get the DISCONNECT, and start its 300 ms, before
+                    // send() returns here (measured after it, one run saw 298 ms).
                     toldAt = System.nanoTime();
+                    send(fake, id, Command.disconnect(Command.Reason.TRY_LATER, 300, "paced").encode());
                 }
             }
             // A fresh JeroMQ 0.6.0 connection now and then stalls in its handshake until the handshake timer ends it

@@ -13,7 +13,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-/** A full receive queue stops the router reading; nothing is lost or reordered meanwhile. */
+/**
+ * A full receive queue, and the backlog of as many messages behind it, stop the router reading; nothing is lost or
+ * reordered meanwhile.
+ */
 class ReceiveQueueTest {
     @Test
     void aFullReceiveQueuePausesReadingAndLosesNothing() throws InterruptedException {
@@ -25,16 +28,17 @@ class ReceiveQueueTest {
             for (int i = 0; i < n; i++) {
                 dealer.send(Integer.toString(i));
             }
-            await().atMost(Duration.ofSeconds(10)).until(() -> router.stats().messagesReceived() == capacity);
-            Thread.sleep(200);
-            assertEquals(capacity, router.stats().messagesReceived(), "the router read on with its receive queue full");
+            await().atMost(Duration.ofSeconds(10)).until(() -> router.stats().messagesReceived() == 2 * capacity);
+            await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(1)).until(() -> router.stats().messagesReceived() == 2 * capacity);
 
             for (int i = 0; i < n; i++) {
                 Message m = router.receive(Duration.ofSeconds(10));
                 assertNotNull(m, "message " + i);
                 assertEquals(Integer.toString(i), new String(m.first(), StandardCharsets.UTF_8));
                 if (i % 50 == 0) {
-                    Thread.sleep(20); // let the queue fill up again
+                    int taken = i + 1;
+                    // the queue and the backlog fill up again, and reading pauses again
+                    await().atMost(Duration.ofSeconds(10)).until(() -> router.stats().messagesReceived() == Math.min(n, taken + 2 * capacity));
                 }
             }
             assertNull(router.receive(Duration.ofMillis(100)));
