@@ -68,6 +68,8 @@ public enum Counter {
     SESSIONS("sessions", Side.CLIENT),
     RECONNECTS("reconnects", Side.CLIENT),
     HEARTBEATS_SENT("heartbeatsSent", Side.CLIENT),
+    /** Client: times a connection attempt waiting for WELCOME nudged JeroMQ's I/O thread (see ClientLoop#nudgeIoThread). */
+    IO_NUDGES("ioNudges", Side.CLIENT),
     /** Client: application messages of its session handed to the application (or dropped for a full receive queue). */
     DELIVERED_TO_CLIENT("messagesReceived", Side.CLIENT),
     DROPPED_RECEIVE_QUEUE_FULL("droppedReceiveQueueFull", Side.CLIENT),
