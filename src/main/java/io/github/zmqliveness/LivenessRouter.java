@@ -268,6 +268,7 @@ public final class LivenessRouter implements AutoCloseable {
         private Duration messageTtl = Duration.ofSeconds(30);
         private int sendHighWaterMark = 1000;
         private int maxConnections = 65_536;
+        private boolean acceptLegacyZmtp;
         private int acceptBacklog = 1024;
         private int ioThreads = 1;
         private int conflictThreshold = 3;
@@ -330,6 +331,17 @@ public final class LivenessRouter implements AutoCloseable {
         /** How long a new connection may take to complete the ZMTP handshake (default 5 s). */
         public Builder handshakeInterval(Duration interval) {
             this.handshakeInterval = Checks.positive(interval, "handshake interval");
+            return this;
+        }
+
+        /**
+         * Whether peers that speak ZMTP 1.0 or 2.0 (ZeroMQ 2.x and 3.x) are served (default false). When false, such a
+         * greeting is refused at once and its connection closed; so are random bytes, which JeroMQ would otherwise
+         * read as a ZMTP 1.0 peer and keep as a member for good (no ZMTP heartbeat reaches a 1.0 peer). Every ZeroMQ
+         * from 4.0 on (libzmq, JeroMQ, NetMQ, pyzmq) speaks ZMTP 3.
+         */
+        public Builder acceptLegacyZmtp(boolean accept) {
+            this.acceptLegacyZmtp = accept;
             return this;
         }
 
@@ -508,7 +520,7 @@ public final class LivenessRouter implements AutoCloseable {
             return new LivenessRouter(new RouterConfig(endpoints, heartbeatInterval, liveness, transportHeartbeat, zmtpIvl, zmtpTimeout,
                     handshakeInterval, tcpKeepAlive, tcpKeepAliveIdle, maxMessageSize, maxQueuedMessages, maxQueuedBytes, messageTtl,
                     sendHighWaterMark, maxConnections, acceptBacklog, ioThreads, conflictThreshold, conflictWindow, quarantine, receiveQueueCapacity,
-                    closeTimeout, resumeWindow, maxJoinsPerSecond, listener, handler));
+                    closeTimeout, resumeWindow, maxJoinsPerSecond, acceptLegacyZmtp, listener, handler));
         }
 
     }

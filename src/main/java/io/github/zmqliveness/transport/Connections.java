@@ -97,6 +97,11 @@ final class Connections {
                 counters.inc(Counter.EVICTIONS_CONFIRMED);
             }
             awaitingConfirmation.remove(conn);
+        } else if (conn.identity == null) {
+            counters.inc(Counter.CLOSED_BEFORE_FIRST_MESSAGE);
+            rateLimited.warn("unidentified", System.nanoTime(), "connection from {} closed before it sent a message: it did not "
+                    + "complete a ZMTP 3 handshake (random bytes, a ZMTP 1.0 or 2.0 peer, refused unless acceptLegacyZmtp is "
+                    + "set, or too slow for handshakeInterval), or its client gave up or only probed the port", conn.address());
         }
         return conn;
     }

@@ -25,6 +25,11 @@ public enum Counter {
     CONNECTIONS_ACCEPTED("connectionsAccepted"),
     CONNECTIONS_CLOSED("connectionsClosed"),
     CONNECTIONS_REFUSED("connectionsRefused"),
+    /**
+     * Connections that ended, not shut by the router, before it read any message from them: refused or failed
+     * handshakes (garbage, legacy ZMTP), clients that gave up while waiting, port probes.
+     */
+    CLOSED_BEFORE_FIRST_MESSAGE("closedBeforeFirstMessage"),
     MESSAGES_RECEIVED("messagesReceived"),
     MESSAGES_DELIVERED("messagesDelivered"),
     HEARTBEATS_RECEIVED("heartbeatsReceived"),

@@ -32,6 +32,8 @@ public final class RouterConfig {
     public final Duration closeTimeout;
     public final Duration resumeWindow;
     public final double maxJoinsPerSecond;
+    /** Accept peers that speak ZMTP 1.0 or 2.0 (and bytes that only look like it); refused in the handshake if false. */
+    public final boolean acceptLegacyZmtp;
     public final PeerListener listener;
     public final MessageHandler handler;
 
@@ -41,7 +43,7 @@ public final class RouterConfig {
                         boolean tcpKeepAlive, Duration tcpKeepAliveIdle, int maxMessageSize, int maxQueuedMessages,
                         long maxQueuedBytes, Duration messageTtl, int sendHighWaterMark, int maxConnections, int acceptBacklog, int ioThreads,
                         int conflictThreshold, Duration conflictWindow, Duration quarantine, int receiveQueueCapacity,
-                        Duration closeTimeout, Duration resumeWindow, double maxJoinsPerSecond,
+                        Duration closeTimeout, Duration resumeWindow, double maxJoinsPerSecond, boolean acceptLegacyZmtp,
                         PeerListener listener, MessageHandler handler) {
         this.endpoints = List.copyOf(endpoints);
         this.heartbeatInterval = heartbeatInterval;
@@ -67,6 +69,7 @@ public final class RouterConfig {
         this.closeTimeout = closeTimeout;
         this.resumeWindow = resumeWindow;
         this.maxJoinsPerSecond = maxJoinsPerSecond;
+        this.acceptLegacyZmtp = acceptLegacyZmtp;
         this.listener = listener;
         this.handler = handler;
     }

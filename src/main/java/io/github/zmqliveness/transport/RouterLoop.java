@@ -63,6 +63,8 @@ public final class RouterLoop {
     private static final long MAX_POLL_MILLIS = 500;
     /** The metadata property under which JeroMQ gives each message the router's own {@code ip:port} of its connection. */
     private static final String SELF_ADDRESS = "X-Self-Address";
+    /** Set only to make JeroMQ refuse pre-ZMTP-3 greetings (see open()); no ZAP handler ever answers it. */
+    private static final String LEGACY_REFUSING_ZAP_DOMAIN = "zmq-liveness";
 
     /** A connection event from JeroMQ's I/O thread. */
     private static final class TransportEvent {
@@ -526,6 +528,12 @@ public final class RouterLoop {
             socket.setTCPKeepAliveIdle(Math.max(1, config.tcpKeepAliveIdle.toSeconds()));
             socket.setTCPKeepAliveInterval(Math.max(1, config.tcpKeepAliveIdle.toSeconds() / 6));
             socket.setTCPKeepAliveCount(3);
+        }
+        if (!config.acceptLegacyZmtp) {
+            // JeroMQ refuses ZMTP 1.0 and 2.0 greetings (and garbage it would parse as 1.0) when ZAP is enabled, which
+            // a ZAP domain does for the NULL mechanism. No ZAP handler exists in this private context, so ZMTP 3
+            // peers go on without any ZAP request: nothing else changes.
+            socket.setZAPDomain(LEGACY_REFUSING_ZAP_DOMAIN);
         }
         base.setSocketOpt(zmq.ZMQ.ZMQ_DISCONNECT_MSG, disconnectMarker);
         base.setSocketOpt(zmq.ZMQ.ZMQ_SELFADDR_PROPERTY_NAME, SELF_ADDRESS);
