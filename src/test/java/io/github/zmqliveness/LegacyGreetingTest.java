@@ -112,6 +112,7 @@ class LegacyGreetingTest {
                 assertTrue(m != null, "the ZMTP 1.0 peer's message is delivered");
                 assertEquals(Identity.of("old-peer"), m.identity());
                 assertEquals("hello", new String(m.first(), StandardCharsets.US_ASCII));
+                await().atMost(Duration.ofSeconds(10)).until(() -> !events.events().isEmpty()); // events come on their own thread
                 assertEquals(PeerEvent.Type.JOINED, events.events().get(0).type());
             }
         }
