@@ -53,8 +53,9 @@ import java.util.concurrent.TimeUnit;
 public final class LivenessRouter implements AutoCloseable {
     private final RouterLoop loop;
 
-    private LivenessRouter(RouterConfig config) {
+    private LivenessRouter(RouterConfig config, java.util.function.Consumer<LivenessRouter> beforeStart) {
         this.loop = new RouterLoop(config);
+        beforeStart.accept(this); // a RouterMessageHandler's router, known before the first message
         loop.start();
     }
 
@@ -280,6 +281,7 @@ public final class LivenessRouter implements AutoCloseable {
         private double maxJoinsPerSecond;
         private PeerListener listener;
         private MessageHandler handler;
+        private RouterMessageHandler routerHandler;
 
         private Builder() {
         }
@@ -499,6 +501,17 @@ public final class LivenessRouter implements AutoCloseable {
         /** Handles messages on the loop thread instead of {@link LivenessRouter#receive()}. Optional. */
         public Builder handler(MessageHandler handler) {
             this.handler = handler;
+            this.routerHandler = null;
+            return this;
+        }
+
+        /**
+         * As {@link #handler(MessageHandler)}, for a handler that is handed the router with each message (to reply
+         * from a lambda given here, which cannot name the router being built). Replaces a handler set before.
+         */
+        public Builder handler(RouterMessageHandler handler) {
+            this.routerHandler = handler;
+            this.handler = null;
             return this;
         }
 
@@ -517,10 +530,13 @@ public final class LivenessRouter implements AutoCloseable {
             if (zmtpTimeout.toMillis() < 1) {
                 throw new IllegalArgumentException("heartbeat interval " + heartbeatInterval + " is too short: the transport timeout would be under 1 ms");
             }
+            java.util.concurrent.atomic.AtomicReference<LivenessRouter> self = new java.util.concurrent.atomic.AtomicReference<>();
+            RouterMessageHandler withRouter = routerHandler;
+            MessageHandler handler = withRouter == null ? this.handler : m -> withRouter.onMessage(self.get(), m);
             return new LivenessRouter(new RouterConfig(endpoints, heartbeatInterval, liveness, transportHeartbeat, zmtpIvl, zmtpTimeout,
                     handshakeInterval, tcpKeepAlive, tcpKeepAliveIdle, maxMessageSize, maxQueuedMessages, maxQueuedBytes, messageTtl,
                     sendHighWaterMark, maxConnections, acceptBacklog, ioThreads, conflictThreshold, conflictWindow, quarantine, receiveQueueCapacity,
-                    closeTimeout, resumeWindow, maxJoinsPerSecond, acceptLegacyZmtp, listener, handler));
+                    closeTimeout, resumeWindow, maxJoinsPerSecond, acceptLegacyZmtp, listener, handler), self::set);
         }
 
     }
