@@ -21,6 +21,27 @@ class SendTest {
     private static final byte[] KB = new byte[1024];
 
     @Test
+    void aRouterMessageHandlerIsHandedItsRouterAndRepliesFromTheLoopThread() {
+        java.util.List<Boolean> onLoop = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<LivenessRouter> handed = new java.util.concurrent.atomic.AtomicReference<>();
+        try (LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").handler((self, m) -> {
+                    handed.set(self);
+                    onLoop.add(Thread.currentThread().getName().startsWith("zmq-liveness-router"));
+                    assertEquals(SendResult.QUEUED, self.reply(m, m.frames()));
+                }).build();
+             ZContext ctx = Dealers.context()) {
+            ZMQ.Socket dealer = Dealers.connect(ctx, "asker", router.endpoints().get(0));
+            dealer.setReceiveTimeOut(10_000);
+            for (int i = 0; i < 3; i++) {
+                dealer.send("echo-" + i);
+                assertEquals("echo-" + i, dealer.recvStr(), "the handler's reply");
+            }
+            assertTrue(handed.get() == router, "the handler was handed the router it belongs to");
+            assertEquals(java.util.List.of(true, true, true), onLoop);
+        }
+    }
+
+    @Test
     void sendsToAFrozenPeerNeverBlockAndAreBoundedByTheQueueLimits() throws Exception {
         EventRecorder events = new EventRecorder();
         Identity id = Identity.of("frozen");
