@@ -145,7 +145,7 @@ public final class ClientLoop {
         this.inbound = new ArrayBlockingQueue<>(settings.receiveQueueCapacity);
         this.watch = new ServerWatch(settings.heartbeatInterval.toNanos(), settings.liveness);
         this.events = new EventDispatcher<>(settings.listener == null ? null : settings.listener::onEvent, "zmq-liveness-client-events",
-                () -> counters.inc(Counter.LISTENER_ERRORS), log);
+                () -> counters.inc(Counter.LISTENER_ERRORS), () -> counters.inc(Counter.EVENTS_DROPPED), EventDispatcher.DEFAULT_CAPACITY, log);
         this.thread = new Thread(this::run, "zmq-liveness-client");
         this.thread.setDaemon(true);
     }

@@ -58,6 +58,8 @@ public enum Counter {
     HANDOVER_LEFTOVERS("handoverLeftovers"),
     HANDLER_ERRORS("handlerErrors"),
     LISTENER_ERRORS("listenerErrors", Side.BOTH),
+    /** Events not delivered because the listener was too far behind (see EventDispatcher). */
+    EVENTS_DROPPED("eventsDropped", Side.BOTH),
     LOOP_ERRORS("loopErrors"),
     /** Times the loop (router's or client's) came back at least half an interval later than it asked; deadlines were held. */
     STALLS("stalls", Side.BOTH),

@@ -12,22 +12,38 @@ import java.util.function.Consumer;
 
 /**
  * Delivers events to one listener on a thread of its own, in order, so a slow listener never stalls the socket
- * loop; a listener that throws is counted and logged, and later events are still delivered. The router's peer
- * events and the client's events both go through one of these.
+ * loop; a listener that throws is counted and logged (rate limited), and later events are still delivered. The
+ * queue is bounded: when a listener falls {@link #DEFAULT_CAPACITY} events behind, newer events are dropped, counted
+ * and logged (rate limited) rather than grow the heap without bound. The router's peer events and the client's
+ * events both go through one of these.
  */
 final class EventDispatcher<E> {
     private final Consumer<? super E> listener;
     private final ExecutorService executor;
     private final Runnable onListenerError;
+    /** Events a listener may be behind before newer ones are dropped. */
+    static final int DEFAULT_CAPACITY = 100_000;
     private final Logger log;
+    private final RateLimitedLog rateLimited;
+    private final Runnable onDropped;
+    private final int capacity;
     private volatile Thread dispatchThread;
 
     /** {@code listener} may be null: then events are only logged at DEBUG. */
     EventDispatcher(Consumer<? super E> listener, String threadName, Runnable onListenerError, Logger log) {
+        this(listener, threadName, onListenerError, () -> { }, DEFAULT_CAPACITY, log);
+    }
+
+    /** As above; {@code onDropped} counts each event dropped because {@code capacity} events were waiting. */
+    EventDispatcher(Consumer<? super E> listener, String threadName, Runnable onListenerError, Runnable onDropped, int capacity,
+            Logger log) {
         this.listener = listener;
         this.onListenerError = onListenerError;
+        this.onDropped = onDropped;
+        this.capacity = capacity;
         this.log = log;
-        this.executor = listener == null ? null : new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+        this.rateLimited = new RateLimitedLog(log, 10, TimeUnit.SECONDS);
+        this.executor = listener == null ? null : new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(capacity), r -> {
             Thread t = new Thread(r, threadName);
             t.setDaemon(true);
             dispatchThread = t;
@@ -48,11 +64,15 @@ final class EventDispatcher<E> {
                     listener.accept(event);
                 } catch (RuntimeException e) {
                     onListenerError.run();
-                    log.warn("listener threw on {}; later events are still delivered", event, e);
+                    rateLimited.warn("listener", System.nanoTime(), "listener threw on {}; later events are still delivered", event, e);
                 }
             });
         } catch (RejectedExecutionException e) {
-            // closing: events after close are not delivered
+            if (!executor.isShutdown()) { // else closing: events after close are not delivered
+                onDropped.run();
+                rateLimited.warn("events-dropped", System.nanoTime(), "the listener is {} events behind; dropped {} (and count "
+                        + "the others in eventsDropped): a listener must return quickly", capacity, event);
+            }
         }
     }
 

@@ -159,7 +159,8 @@ public final class RouterLoop {
             } else {
                 listener.onStall((Stall) e);
             }
-        }, "zmq-liveness-events", () -> counters.inc(Counter.LISTENER_ERRORS), log);
+        }, "zmq-liveness-events", () -> counters.inc(Counter.LISTENER_ERRORS), () -> counters.inc(Counter.EVENTS_DROPPED),
+                EventDispatcher.DEFAULT_CAPACITY, log);
         this.intervalNanos = config.heartbeatInterval.toNanos();
         this.evictionGraceNanos = Math.min(TimeUnit.MILLISECONDS.toNanos(50), intervalNanos / 4);
         this.stallThresholdNanos = intervalNanos / 2;
