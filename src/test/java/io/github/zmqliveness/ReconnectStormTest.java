@@ -1,7 +1,10 @@
 package io.github.zmqliveness;
 
+import io.github.zmqliveness.protocol.Command;
+import io.github.zmqliveness.support.Dealers;
 import io.github.zmqliveness.support.EventRecorder;
 import org.junit.jupiter.api.Test;
+import org.zeromq.ZContext;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -9,6 +12,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A router that paces joins admits a crowd of clients at its rate, and every one of them gets in. */
@@ -38,5 +43,32 @@ class ReconnectStormTest {
                 crowd.forEach(DealerClient::close);
             }
         }
+    }
+
+    @Test
+    void aFloodOfHellosCannotPushTheRetryAfterBeyondTheHorizon() throws Exception {
+        // One join every 2 s: 40 HELLOs at once would get slots out to 80 s; the horizon keeps every wait under 62 s.
+        int hellos = 40;
+        List<Long> retries = new ArrayList<>();
+        try (LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").maxJoinsPerSecond(0.5).build();
+             ZContext ctx = Dealers.context()) {
+            for (int i = 0; i < hellos; i++) {
+                byte[] instance = new byte[16];
+                instance[0] = (byte) (i + 1);
+                byte[] reply = Dealers.protocolClient(ctx, "flood-" + i, Command.hello(instance, 1, 0).encode(),
+                        router.endpoints().get(0), 10_000).first; // WELCOME, or DISCONNECT(TRY_LATER)
+                assertNotNull(reply, "an answer to HELLO " + i);
+                Command c = Command.decode(reply);
+                if (c.type() == Command.Type.DISCONNECT) {
+                    assertEquals(Command.Reason.TRY_LATER, c.reason());
+                    retries.add((long) c.retryAfterMillis());
+                }
+            }
+        }
+        long max = retries.stream().mapToLong(Long::longValue).max().orElse(0);
+        System.out.println(retries.size() + " HELLOs deferred; the longest retry-after " + max + " ms");
+        assertTrue(retries.size() >= hellos - 2, "deferred: " + retries.size());
+        assertTrue(max <= 62_000, "a wait beyond the 60 s horizon (+ one slot of jitter): " + retries);
+        assertTrue(max >= 55_000, "the horizon was reached, so it was what bounded the waits: " + retries);
     }
 }

@@ -120,8 +120,16 @@ public final class Command {
         return BYE;
     }
 
-    public static Command disconnect(Reason reason, int retryAfterMillis, String text) {
-        return new Command(Type.DISCONNECT, null, 0, 0, retryAfterMillis, 0, Objects.requireNonNull(reason), text == null ? "" : text);
+    /**
+     * The longest "retry after" either side acts on: 5 minutes. A server never sends more, and a client reads more
+     * (or a value that does not fit a signed 32-bit number) as this.
+     */
+    public static final int MAX_RETRY_AFTER_MILLIS = 300_000;
+
+    /** DISCONNECT; {@code retryAfterMillis} is clamped to [0, {@link #MAX_RETRY_AFTER_MILLIS}]. */
+    public static Command disconnect(Reason reason, long retryAfterMillis, String text) {
+        int retry = (int) Math.max(0, Math.min(MAX_RETRY_AFTER_MILLIS, retryAfterMillis));
+        return new Command(Type.DISCONNECT, null, 0, 0, retry, 0, Objects.requireNonNull(reason), text == null ? "" : text);
     }
 
     private static final Command HEARTBEAT = new Command(Type.HEARTBEAT, null, 0, 0, 0, 0, null, null);
@@ -184,9 +192,9 @@ public final class Command {
         return millis;
     }
 
-    /** DISCONNECT: how long the client should wait before reconnecting, in milliseconds. */
+    /** DISCONNECT: how long the client should wait before reconnecting, in milliseconds, at most {@link #MAX_RETRY_AFTER_MILLIS}. */
     public int retryAfterMillis() {
-        return millis;
+        return millis < 0 || millis > MAX_RETRY_AFTER_MILLIS ? MAX_RETRY_AFTER_MILLIS : millis;
     }
 
     public int liveness() {

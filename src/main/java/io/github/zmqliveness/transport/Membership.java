@@ -205,7 +205,7 @@ final class Membership {
     /** Turns a quarantined identity's connection away: a DISCONNECT for protocol clients, then shut. */
     private void refuse(Identity identity, Conn conn, long now, boolean hello) {
         if (hello) {
-            sendControl.accept(identity, Command.disconnect(Command.Reason.CONFLICT, (int) Math.min(Integer.MAX_VALUE, config.quarantine.toMillis()),
+            sendControl.accept(identity, Command.disconnect(Command.Reason.CONFLICT, config.quarantine.toMillis(),
                     "identity " + identity + " is used by several clients at once").encode());
             connections.shutdownAt(conn, now + evictionGraceNanos);
         } else if (conn != null && !conn.shutting) {
@@ -238,7 +238,7 @@ final class Membership {
                 conn.eviction = true;
                 if (r.heartbeating()) {
                     sendControl.accept(r.identity(), Command.disconnect(Command.Reason.EVICTED,
-                            (int) Math.min(Integer.MAX_VALUE, config.heartbeatInterval.toMillis()), reason.name()).encode());
+                            config.heartbeatInterval.toMillis(), reason.name()).encode());
                     connections.shutdownAt(conn, now + evictionGraceNanos);
                 } else {
                     connections.shutdown(conn, now);

@@ -39,6 +39,8 @@ final class ProtocolServer {
     private final TokenBucket admissions;
     private final Random jitter = new Random();
     private long nextAdmissionSlot;
+    /** The latest admission slot a deferred client is given: 60 s from now. */
+    static final long PACING_HORIZON_NANOS = TimeUnit.SECONDS.toNanos(60);
 
     ProtocolServer(RouterConfig config, PeerTable table, Sessions sessions, Outboxes outboxes, Connections connections,
             Membership membership, Inbox inbox, Counters.Owner counters, RateLimitedLog badInput,
@@ -204,8 +206,11 @@ final class ProtocolServer {
         // rate instead of all at once again; a little jitter keeps equal slots apart.
         long slotNanos = (long) (1e9 / config.maxJoinsPerSecond);
         nextAdmissionSlot = Math.max(nextAdmissionSlot, now + admissions.nanosUntilNext(now)) + slotNanos;
+        // A flood of HELLOs must not push the slots, and so the wait every deferred client obeys, out without bound:
+        // beyond the horizon the herd is only spread over the last slot.
+        nextAdmissionSlot = Math.min(nextAdmissionSlot, now + PACING_HORIZON_NANOS);
         long retry = nextAdmissionSlot - now + (long) (jitter.nextDouble() * slotNanos);
-        sendControl.accept(identity, Command.disconnect(Command.Reason.TRY_LATER, (int) Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(retry)),
+        sendControl.accept(identity, Command.disconnect(Command.Reason.TRY_LATER, TimeUnit.NANOSECONDS.toMillis(retry),
                 "joins are paced at " + config.maxJoinsPerSecond + " per second").encode());
         connections.shutdownAt(conn, now + evictionGraceNanos);
         return false;

@@ -567,7 +567,7 @@ public final class RouterLoop {
                 if (r.heartbeating() && r.state() != PeerState.QUARANTINED) {
                     long retry = baseMillis + (long) (slot++ * 1000 / rate);
                     sendControl(r.identity(), Command.disconnect(Command.Reason.SHUTTING_DOWN,
-                            (int) Math.min(Integer.MAX_VALUE, retry), "router closing").encode());
+                            retry, "router closing").encode());
                 }
                 table.remove(r);
             }

@@ -78,6 +78,23 @@ class CommandTest {
     }
 
     @Test
+    void retryAfterIsCappedOnBothSides() throws Exception {
+        // The server side: whatever is asked, at most 5 minutes go on the wire.
+        assertEquals(Command.MAX_RETRY_AFTER_MILLIS,
+                Command.decode(Command.disconnect(Command.Reason.TRY_LATER, Long.MAX_VALUE, "").encode()).retryAfterMillis());
+        assertEquals(0, Command.decode(Command.disconnect(Command.Reason.TRY_LATER, -5, "").encode()).retryAfterMillis());
+        assertEquals(1234, Command.decode(Command.disconnect(Command.Reason.TRY_LATER, 1234, "").encode()).retryAfterMillis());
+        // The client side: a frame from some other server asking for 0xFFFFFFFF ms (49 days) is read as 5 minutes.
+        byte[] frame = Command.disconnect(Command.Reason.TRY_LATER, 1, "x").encode();
+        for (int i = 6; i < 10; i++) {
+            frame[i] = (byte) 0xFF; // the uint32 after the signature, command byte and reason
+        }
+        assertEquals(Command.MAX_RETRY_AFTER_MILLIS, Command.decode(frame).retryAfterMillis());
+        frame[6] = 0x00; // 0x00FFFFFF ms: 4.6 hours
+        assertEquals(Command.MAX_RETRY_AFTER_MILLIS, Command.decode(frame).retryAfterMillis());
+    }
+
+    @Test
     void isHelloOnlyForWellFormedHello() {
         byte[] hello = Command.hello(INSTANCE, 1, 0).encode();
         assertTrue(Command.isHello(hello));
