@@ -139,6 +139,7 @@ public final class DealerClient implements AutoCloseable {
         private int maxMessageSize = 16 << 20;
         private int receiveQueueCapacity = 10_000;
         private Duration closeTimeout = Duration.ofSeconds(5);
+        private boolean stopOnConflict;
         private ClientListener listener;
 
         private Builder() {
@@ -251,6 +252,18 @@ public final class DealerClient implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Whether the client stops for good when the server says its identity is in use by another client
+         * (DISCONNECT CONFLICT). Default false: it waits the retry-after the server gives (the quarantine, or until
+         * the client holding the identity would be given up) and tries again, because anyone who can reach the server
+         * can claim an identity, and that must not switch a client off. True restores stopping, for fleets where a
+         * duplicate identity is a configuration error that an operator must fix.
+         */
+        public Builder stopOnConflict(boolean stop) {
+            this.stopOnConflict = stop;
+            return this;
+        }
+
         /** Receives the client's events (see {@link ClientListener} for its thread). Optional. */
         public Builder listener(ClientListener listener) {
             this.listener = listener;
@@ -268,7 +281,7 @@ public final class DealerClient implements AutoCloseable {
             Duration zmtpTimeout = transportHeartbeatTimeout != null ? transportHeartbeatTimeout : zmtpInterval.dividedBy(2);
             return new DealerClient(new ClientLoop.Settings(id, endpoints, failover, heartbeatInterval, liveness, zmtpInterval, zmtpTimeout,
                     new Backoff(backoffInitial, backoffMax, backoffMultiplier), handshakeInterval, resume, maxQueuedMessages,
-                    maxQueuedBytes, messageTtl, maxMessageSize, receiveQueueCapacity, closeTimeout, listener), id);
+                    maxQueuedBytes, messageTtl, maxMessageSize, receiveQueueCapacity, closeTimeout, stopOnConflict, listener), id);
         }
 
         private static String hostName() {

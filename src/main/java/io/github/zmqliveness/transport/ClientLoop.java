@@ -68,6 +68,7 @@ public final class ClientLoop {
         final int maxMessageSize;
         final int receiveQueueCapacity;
         final Duration closeTimeout;
+        final boolean stopOnConflict;
         final ClientListener listener;
 
         @SuppressWarnings("checkstyle:ParameterNumber")
@@ -75,7 +76,7 @@ public final class ClientLoop {
                         Duration transportHeartbeatInterval, Duration transportHeartbeatTimeout,
                         Backoff backoff, Duration handshakeInterval, boolean resume, int maxQueuedMessages, long maxQueuedBytes,
                         Duration messageTtl, int maxMessageSize, int receiveQueueCapacity, Duration closeTimeout,
-                        ClientListener listener) {
+                        boolean stopOnConflict, ClientListener listener) {
             this.identity = identity;
             this.endpoints = List.copyOf(endpoints);
             this.failover = failover;
@@ -92,6 +93,7 @@ public final class ClientLoop {
             this.maxMessageSize = maxMessageSize;
             this.receiveQueueCapacity = receiveQueueCapacity;
             this.closeTimeout = closeTimeout;
+            this.stopOnConflict = stopOnConflict;
             this.listener = listener;
         }
     }
@@ -537,6 +539,14 @@ public final class ClientLoop {
         ClientEvent.Reason reason = ClientEvent.Reason.valueOf(c.reason().name());
         Duration retryAfter = Duration.ofMillis(Math.max(0, c.retryAfterMillis()));
         publish(new ClientEvent(ClientEvent.Type.TOLD_TO_LEAVE, currentEndpoint, session, false, null, reason, retryAfter, Instant.now()));
+        boolean conflict = c.reason() == Command.Reason.CONFLICT;
+        if (conflict && !settings.stopOnConflict) {
+            // Anyone who can reach the server can claim this routing id; that must not switch this client off for good.
+            log.warn("client {}: server {} says its identity is in use by another client ({}); trying again in {}",
+                    settings.identity, currentEndpoint, c.text(), retryAfter);
+            lose(ClientEvent.Cause.SERVER_DISCONNECT, now, retryAfter.toNanos());
+            return;
+        }
         if (!c.reason().retry) {
             log.error("client {}: server {} says {} ({}); stopping: give this client an identity no other client uses",
                     settings.identity, currentEndpoint, reason, c.text());

@@ -9,6 +9,8 @@ public enum Counter {
     JOINS("joins"),
     TAKEOVERS("takeovers"),
     CONFLICTS("conflicts"),
+    /** Claims of an identity that a live protocol client holds, refused (see Membership#arrive). */
+    REFUSED_IDENTITY_IN_USE("refusedIdentityInUse"),
     EVICTIONS("evictions"),
     EVICTED_HEARTBEAT_TIMEOUT("evictedHeartbeatTimeout"),
     EVICTED_TRANSPORT_LOST("evictedTransportLost"),

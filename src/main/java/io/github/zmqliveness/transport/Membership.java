@@ -13,6 +13,7 @@ import org.slf4j.Logger;
 
 import java.nio.channels.SocketChannel;
 import java.time.Instant;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 
 /**
@@ -31,15 +32,19 @@ final class Membership {
     private final EventDispatcher<Object> events;
     private final BiConsumer<Identity, byte[]> sendControl;
     private final Logger log;
+    private final RateLimitedLog rateLimited;
     private final long evictionGraceNanos;
     /** Lets the loop notice a stall it is in the middle of (a handler that just returned) before a join, takeover or loss. */
     private final Runnable checkStall;
+    /** Identities whose newcomers were refused, with how many of their pipes are still to be reported gone. */
+    private final java.util.Map<Identity, Integer> refusedPipes = new java.util.HashMap<>();
     private final long startNanos = System.nanoTime();
     private final Instant startWall = Instant.now();
 
     Membership(RouterConfig config, PeerTable table, Sessions sessions, Outboxes outboxes, Connections connections,
             Counters.Owner counters, EventDispatcher<Object> events, BiConsumer<Identity, byte[]> sendControl, Logger log,
-            long evictionGraceNanos, Runnable checkStall) {
+            RateLimitedLog rateLimited, long evictionGraceNanos, Runnable checkStall) {
+        this.rateLimited = rateLimited;
         this.config = config;
         this.checkStall = checkStall;
         this.table = table;
@@ -121,6 +126,16 @@ final class Membership {
      * ROUTER_HANDOVER made up for a replaced pipe it concerns nobody in the table.
      */
     void onPipeGone(Identity identity) {
+        Integer refused = refusedPipes.get(identity);
+        if (refused != null) {
+            // The pipe of a newcomer whose claim was refused: not the holder's.
+            if (refused == 1) {
+                refusedPipes.remove(identity);
+            } else {
+                refusedPipes.put(identity, refused - 1);
+            }
+            return;
+        }
         PeerRecord r = table.get(identity);
         if (r != null && r.state() != PeerState.QUARANTINED) {
             lost(r, System.nanoTime());
@@ -139,6 +154,21 @@ final class Membership {
         boolean returning = r != null && r.detached(); // lost its connection in a stall, and back
         if (r == null || (key != null && !key.equals(r.address()))) {
             checkStall.run(); // a join or a takeover: is it the doing of a stall this turn has not noticed yet?
+        }
+        if (r != null && key != null && r.address() != null && !key.equals(r.address()) && !sameClient && provesItsHold(r, now)) {
+            refuseClaim(r, key, conn, now, hello);
+            return null;
+        }
+        if (r == null && !hello && sessions.parkedForProtocolClient(identity)) {
+            // A protocol client's session waits for it to resume: a plain DEALER under its name would end it (and drop
+            // what waits in it). A HELLO from another instance may: that is a restarted client beginning anew.
+            counters.inc(Counter.REFUSED_IDENTITY_IN_USE);
+            rateLimited.warn("identity-parked", now, "refused a plain DEALER from {} as {}: a protocol client's session under "
+                    + "that identity waits for it to resume", Connections.peerOf(key), identity);
+            if (conn != null && !conn.shutting) {
+                connections.shutdown(conn, now);
+            }
+            return null;
         }
         if (r == null) {
             r = table.join(identity, key, now);
@@ -192,6 +222,55 @@ final class Membership {
                 return null;
             default:
                 throw new AssertionError(arrival);
+        }
+    }
+
+    /**
+     * True while the identity's holder is a protocol client (its connection said HELLO) that the router has not given up:
+     * heard within interval x liveness. A claim from anyone else (a plain DEALER, or a HELLO from another instance) is
+     * then refused: a stranger who names a client must not take its messages or get it stopped. (A stranger's handshake
+     * alone already cuts the holder off, and the holder needs a moment to notice and come back: within that bound it
+     * still holds.)
+     */
+    private boolean provesItsHold(PeerRecord r, long now) {
+        if (!r.heartbeating() || r.state() == PeerState.QUARANTINED || r.detached()) {
+            return false;
+        }
+        return now - r.lastHeard() < table.rules().evictAfterNanos();
+    }
+
+    /**
+     * Refuses a claim of an identity that a live protocol client holds. ZeroMQ's ROUTER_HANDOVER has already given the
+     * identity's pipe to the newcomer and ended the holder's (its connection is a zombie now): the newcomer is told
+     * CONFLICT, with a retry-after until the holder would be evicted if it fell silent (a client that restarted
+     * while its old connection is half-open gets in then), and its connection is shut; the holder's zombie is shut
+     * too, so that it reconnects at once and takes its identity back in its session (same instance). The holder
+     * stays in the table meanwhile, held to its deadlines, and what is sent to it is held. Not a takeover: it does not
+     * count toward a conflict.
+     */
+    private void refuseClaim(PeerRecord holder, String key, Conn conn, long now, boolean hello) {
+        Identity identity = holder.identity();
+        counters.inc(Counter.REFUSED_IDENTITY_IN_USE);
+        long retryMillis = Math.max(config.heartbeatInterval.toMillis(),
+                TimeUnit.NANOSECONDS.toMillis(holder.lastHeard() + table.rules().evictAfterNanos() - now)
+                        + config.heartbeatInterval.toMillis());
+        rateLimited.warn("identity-in-use", now, "refused {} from {}: the identity is held by a live protocol client at {}; "
+                + "told to retry in {} ms. Two clients with one routing id, or a stranger using it", identity,
+                Connections.peerOf(key), Connections.peerOf(holder.address()), retryMillis);
+        sessions.hold(identity);
+        refusedPipes.merge(identity, 1, Integer::sum); // the newcomer's pipe will be reported gone under this name
+        Conn zombie = connections.at(holder.address());
+        if (zombie != null && !zombie.shutting) {
+            counters.inc(Counter.ZOMBIES_SHUT);
+            zombie.replaced = true; // what it still delivers belongs to the holder's session
+            connections.shutdown(zombie, now);
+        }
+        if (hello) {
+            sendControl.accept(identity, Command.disconnect(Command.Reason.CONFLICT, retryMillis,
+                    "identity " + identity + " is held by another live client").encode());
+            connections.shutdownAt(conn, now + evictionGraceNanos);
+        } else if (conn != null && !conn.shutting) {
+            connections.shutdown(conn, now);
         }
     }
 

@@ -172,7 +172,7 @@ public final class RouterLoop {
         this.sessions = new Sessions(outboxes, loopCounters, events);
         this.inbox = new Inbox(config.handler, config.receiveQueueCapacity, loopCounters, badInput, waker::wake);
         this.membership = new Membership(config, table, sessions, outboxes, connections, loopCounters, events, this::sendControl,
-                log, evictionGraceNanos, this::checkStall);
+                log, badInput, evictionGraceNanos, this::checkStall);
         this.protocol = new ProtocolServer(config, table, sessions, outboxes, connections, membership, inbox, loopCounters,
                 badInput, this::sendControl, evictionGraceNanos);
         this.thread = new Thread(this::run, "zmq-liveness-router");

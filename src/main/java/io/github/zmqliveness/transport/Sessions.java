@@ -46,6 +46,12 @@ final class Sessions {
         return ob == null ? null : ob.session;
     }
 
+    /** True if the identity's session is a protocol client's, parked (or held) for it to resume. */
+    boolean parkedForProtocolClient(Identity identity) {
+        Outbox ob = outboxes.get(identity);
+        return ob != null && ob.parked && ob.session != null && ob.session.speaksProtocol();
+    }
+
     /** True if {@code hello} comes from the client instance that holds the identity's current or parked session. */
     boolean sameInstance(Identity identity, Command hello) {
         Session s = current(identity);
