@@ -23,8 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * {@code client}: runs one or more {@link DealerClient}s that each send {@code seq <n>} every
  * interval, and prints their events and the messages they receive as JSON lines on standard
- * output, until SIGTERM or SIGINT (exit 0), or until every client has stopped for good because
- * its identity is in use elsewhere (exit 1).
+ * output, until SIGTERM or SIGINT (exit 0), or, with --stop-on-conflict, until every client has
+ * stopped for good because its identity is in use elsewhere (exit 1).
  */
 final class ClientCommand {
     /** How long a receiving thread waits for a message before it looks whether it should stop. */
@@ -112,7 +112,7 @@ final class ClientCommand {
                         .identity(m.identity)
                         .connect(options.endpoints.toArray(new String[0]))
                         .heartbeat(options.heartbeat, options.liveness)
-                        .resume(options.resume)
+                        .resume(options.resume).stopOnConflict(options.stopOnConflict)
                         .listener(m::onEvent)
                         .build();
             }

@@ -25,16 +25,18 @@ final class ClientOptions {
     final Duration heartbeat;
     final int liveness;
     final boolean resume;
+    final boolean stopOnConflict;
     final boolean help;
 
     private ClientOptions(List<String> endpoints, List<String> identities, Duration interval, Duration heartbeat, int liveness,
-                          boolean resume, boolean help) {
+                          boolean resume, boolean stopOnConflict, boolean help) {
         this.endpoints = Collections.unmodifiableList(endpoints);
         this.identities = Collections.unmodifiableList(identities);
         this.interval = interval;
         this.heartbeat = heartbeat;
         this.liveness = liveness;
         this.resume = resume;
+        this.stopOnConflict = stopOnConflict;
         this.help = help;
     }
 
@@ -46,6 +48,7 @@ final class ClientOptions {
         Duration heartbeat = DEFAULT_HEARTBEAT;
         int liveness = DEFAULT_LIVENESS;
         boolean resume = true;
+        boolean stopOnConflict = false;
         OptionReader options = new OptionReader("client", args);
         while (options.advance()) {
             switch (options.name()) {
@@ -71,9 +74,13 @@ final class ClientOptions {
                     options.noValue();
                     resume = false;
                     break;
+                case "--stop-on-conflict":
+                    options.noValue();
+                    stopOnConflict = true;
+                    break;
                 case "-h":
                 case "--help":
-                    return new ClientOptions(endpoints, List.of(), interval, heartbeat, liveness, resume, true);
+                    return new ClientOptions(endpoints, List.of(), interval, heartbeat, liveness, resume, stopOnConflict, true);
                 default:
                     throw options.unknown();
             }
@@ -84,7 +91,7 @@ final class ClientOptions {
         if (identity == null) {
             throw new UsageException("client: --identity is required, for example --identity host-a");
         }
-        return new ClientOptions(endpoints, identities(identity, count), interval, heartbeat, liveness, resume, false);
+        return new ClientOptions(endpoints, identities(identity, count), interval, heartbeat, liveness, resume, stopOnConflict, false);
     }
 
     private static List<String> identities(String base, int count) throws UsageException {

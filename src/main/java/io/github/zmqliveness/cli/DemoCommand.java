@@ -52,7 +52,7 @@ final class DemoCommand {
     /** Past the bound, so that a late detection is reported as late rather than as missing. */
     private static final Duration EVENT_WAIT = DETECTION_BOUND.plusSeconds(3);
     private static final Duration JOIN_WAIT = Duration.ofSeconds(5);
-    /** The router's default conflict window: 3 takeovers within it make a conflict. */
+    /** How long twin-b's refusal may take (its first HELLO, or a later one after a stuck handshake). */
     private static final Duration CONFLICT_WAIT = Duration.ofSeconds(10);
     /** How soon after a takeover the old connection must be gone (the ZMTP heartbeat alone would take longer). */
     private static final Duration ZOMBIE_WAIT = Duration.ofSeconds(1);
@@ -63,7 +63,7 @@ final class DemoCommand {
     private static final Duration FROZEN_HOLD = Duration.ofSeconds(1);
     /** Time for a DealerClient to rejoin once its link is back (its backoff is at most 1 s, its handshake 1 s). */
     private static final Duration REJOIN_WAIT = Duration.ofSeconds(8);
-    /** Time for both twins to obey the conflict verdict once it is given. */
+    /** Time for twin-a to be back in its session after twin-b's claim. */
     private static final Duration STOP_WAIT = Duration.ofSeconds(5);
     private static final Duration BETWEEN_FAULTS = Duration.ofSeconds(5);
     private static final Duration HARD_LIMIT = Duration.ofSeconds(58);
@@ -300,89 +300,61 @@ final class DemoCommand {
     }
 
     /**
-     * (d) Two live DealerClients share one identity and take it from each other: the router calls
-     * it a conflict and tells them; both stop for good instead of flapping.
+     * (d) A second DealerClient (another instance) claims the identity a live one holds: the router refuses the
+     * newcomer (CONFLICT, with a retry-after) and the holder keeps its identity and its session; neither is stopped.
      */
     private List<FaultResult> share(SimulatedDealerClient twinA, SimulatedDealerClient twinB) throws InterruptedException {
         List<FaultResult> results = new ArrayList<>();
-        String name = "(d) twin-a/twin-b: one identity";
-        String expected = "conflict, then evicted conflict";
-        view.note("(d) twin-b, a second DealerClient, starts with twin-a's identity 'twin'; expecting conflict, and both to stop");
+        String name = "(d) twin-b claims twin-a's identity";
+        String expected = "refused; twin-a keeps identity and session";
+        view.note("(d) twin-b, a second DealerClient, starts with twin-a's identity 'twin'; expecting it refused, twin-a undisturbed");
         int mark = recorder.mark();
         int markA = twinA.events().mark();
         int markB = twinB.events().mark();
+        Optional<PeerSnapshot> before = router.peer(Identity.of("twin"));
+        long refusedBefore = router.stats().get("refusedIdentityInUse");
+        long conflictsBefore = router.stats().conflicts();
         Instant at = Instant.now();
         twinB.start();
-        Optional<PeerEvent> conflict = recorder.await(mark, EventRecorder.is(PeerEvent.Type.CONFLICT, "twin"), CONFLICT_WAIT);
-        if (!conflict.isPresent()) {
-            List<PeerEvent> events = recorder.since(mark, EventRecorder.about("twin"));
-            results.add(new FaultResult(name, expected, "no conflict within " + CONFLICT_WAIT.toMillis() + "ms (" + events.size()
-                    + " events for twin)", null, false));
-            results.add(new FaultResult("(d) twins: stop, no flapping", "both stopped (conflict); quiet after", "no verdict to obey",
-                    null, false));
-            return results;
-        }
-        Optional<PeerEvent> evicted = recorder.await(mark,
-                EventRecorder.is(PeerEvent.Type.EVICTED, "twin").and(e -> e.reason() == EvictReason.CONFLICT), Duration.ofSeconds(1));
-        int takeovers = recorder.since(mark, EventRecorder.is(PeerEvent.Type.TOOK_OVER, "twin")).size();
-        Optional<PeerSnapshot> row = router.peer(Identity.of("twin"));
-        boolean quarantined = row.isPresent() && row.get().state() == PeerState.QUARANTINED;
-        String seen = takeovers + " took_over, conflict, " + (evicted.isPresent() ? "evicted conflict" : "no evicted conflict")
-                + (quarantined ? "; quarantined" : "; not quarantined");
-        results.add(new FaultResult(name, expected, seen, millisBetween(at, conflict.get().time()), evicted.isPresent() && quarantined));
-
-        // Each twin is told CONFLICT when it next says HELLO, and must then stop for good.
+        Optional<ClientEvent> told = twinB.events().await(markB,
+                is(ClientEvent.Type.TOLD_TO_LEAVE).and(e -> e.reason() == ClientEvent.Reason.CONFLICT), CONFLICT_WAIT);
+        long refused = router.stats().get("refusedIdentityInUse") - refusedBefore;
+        long conflicts = router.stats().conflicts() - conflictsBefore;
+        // twin-a may have to reconnect once (twin-b's handshake alone takes its connection): then it resumes.
         long deadline = System.nanoTime() + STOP_WAIT.toNanos();
-        List<String> problems = new ArrayList<>();
-        Instant last = at;
-        for (Instant stoppedAt : Arrays.asList(awaitStopped(twinA, markA, deadline, problems),
-                awaitStopped(twinB, markB, deadline, problems))) {
-            if (stoppedAt != null && stoppedAt.isAfter(last)) {
-                last = stoppedAt;
-            }
+        while (twinA.state() != ClientState.READY && System.nanoTime() < deadline) {
+            pause(Duration.ofMillis(50));
         }
-        if (problems.isEmpty()) {
-            // Not flapping: once stopped, neither twin comes back, so the router hears nothing more of 'twin'.
-            int quietMark = recorder.mark();
-            long refusedBefore = router.stats().get("receivedQuarantined");
-            long hellosBefore = router.stats().get("hellosReceived");
-            pause(SETTLE_WATCH);
-            List<PeerEvent> after = recorder.since(quietMark, EventRecorder.about("twin"));
-            if (!after.isEmpty()) {
-                problems.add("then " + describe(after.get(0)));
-            }
-            long refused = router.stats().get("receivedQuarantined") - refusedBefore;
-            long hellos = router.stats().get("hellosReceived") - hellosBefore;
-            if (refused != 0 || hellos != 0) {
-                problems.add(hellos + " more HELLOs, " + refused + " more messages refused");
-            }
-            for (SimulatedDealerClient c : Arrays.asList(twinA, twinB)) {
-                if (c.state() != ClientState.STOPPED) {
-                    problems.add(c.name() + " is " + c.state());
-                }
-            }
-        }
-        String stopSeen = problems.isEmpty()
-                ? "both STOPPED (conflict); then quiet for " + SETTLE_WATCH.toMillis() + "ms"
-                : String.join("; ", problems);
-        results.add(new FaultResult("(d) twins: stop, no flapping", "both stopped (conflict); quiet after", stopSeen,
-                problems.isEmpty() ? millisBetween(at, last) : null, problems.isEmpty()));
-        return results;
-    }
+        Optional<PeerSnapshot> after = router.peer(Identity.of("twin"));
+        boolean sameSession = before.isPresent() && after.isPresent() && before.get().session() != null
+                && before.get().session().equals(after.get().session());
+        String seen = (told.isPresent() ? "twin-b told conflict" : "twin-b not told") + ", refused " + refused + "x, "
+                + conflicts + " conflicts, twin-a " + (sameSession ? "kept its session" : "lost its session");
+        results.add(new FaultResult(name, expected, seen, told.map(e -> millisBetween(at, e.time())).orElse(null),
+                told.isPresent() && refused > 0 && conflicts == 0 && sameSession));
 
-    /** When {@code twin} stopped for the conflict, waiting until {@code deadline}; null, with the problem noted, if it did not. */
-    private static Instant awaitStopped(SimulatedDealerClient twin, int mark, long deadline, List<String> problems)
-            throws InterruptedException {
-        Optional<ClientEvent> stop = twin.events().await(mark, is(ClientEvent.Type.STOPPED), left(deadline));
-        if (!stop.isPresent()) {
-            problems.add(twin.name() + " not stopped within " + STOP_WAIT.toMillis() + "ms (" + twin.state() + ")");
-            return null;
+        List<String> problems = new ArrayList<>();
+        for (ClientEvent e : twinA.events().since(markA, e -> true)) {
+            if (e.type() == ClientEvent.Type.STOPPED || e.reason() == ClientEvent.Reason.CONFLICT
+                    || e.type() == ClientEvent.Type.REJOINED && !e.resumed()) {
+                problems.add("twin-a " + e);
+            }
         }
-        if (stop.get().reason() != ClientEvent.Reason.CONFLICT) {
-            problems.add(twin.name() + " stopped for " + stop.get().reason());
-            return null;
+        if (twinA.state() != ClientState.READY) {
+            problems.add("twin-a is " + twinA.state());
         }
-        return stop.get().time();
+        if (twinB.state() == ClientState.STOPPED) {
+            problems.add("twin-b stopped for good");
+        }
+        for (PeerEvent e : recorder.since(mark, EventRecorder.about("twin"))) {
+            if (e.type() == PeerEvent.Type.SESSION_ENDED || e.type() == PeerEvent.Type.CONFLICT) {
+                problems.add(describe(e));
+            }
+        }
+        twinB.close(); // the duplicate is taken away, as an operator would
+        String stopSeen = problems.isEmpty() ? "twin-a ready in its session; twin-b waits and retries" : String.join("; ", problems);
+        results.add(new FaultResult("(d) nobody stopped", "twin-a undisturbed; twin-b not stopped", stopSeen, null, problems.isEmpty()));
+        return results;
     }
 
     /** The control: a plain DEALER that never failed must never have been disturbed. */

@@ -224,23 +224,29 @@ class CliTest {
         assertFalse(many.resume);
     }
 
-    /** Two client commands with one identity: the router's conflict verdict stops both, and each exits 1 with its summary. */
+    /**
+     * A client command with --stop-on-conflict whose identity a live client holds: refused with CONFLICT, it stops and
+     * exits 1 with its summary; the holder is undisturbed.
+     */
     @Test
-    void clientCommandExitsWhenEveryClientIsStoppedByAConflict() throws Exception {
-        try (LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").heartbeatInterval(Duration.ofMillis(200)).build()) {
+    void clientCommandWithStopOnConflictExitsWhenItsIdentityIsHeldByAnother() throws Exception {
+        try (LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").heartbeatInterval(Duration.ofMillis(200)).build();
+             io.github.zmqliveness.DealerClient holder = io.github.zmqliveness.DealerClient.builder().identity("twin")
+                     .connect(router.endpoints().get(0)).heartbeat(Duration.ofMillis(200), 3).build()) {
+            await().atMost(Duration.ofSeconds(20)).until(() -> holder.state() == io.github.zmqliveness.ClientState.READY);
             List<String> args = List.of("client", "--connect", router.endpoints().get(0), "--identity", "twin", "--interval", "100ms",
-                    "--heartbeat", "200ms");
+                    "--heartbeat", "200ms", "--stop-on-conflict");
             List<ByteArrayOutputStream> outs = new ArrayList<>();
             List<CompletableFuture<Integer>> runs = new ArrayList<>();
-            for (int i = 0; i < 2; i++) {
+            for (int i = 0; i < 1; i++) {
                 ByteArrayOutputStream out = new ByteArrayOutputStream();
                 outs.add(out);
                 PrintStream stdout = new PrintStream(out, true, StandardCharsets.UTF_8);
                 runs.add(CompletableFuture.supplyAsync(() -> Main.run(args, stdout, new PrintStream(new ByteArrayOutputStream(), true))));
             }
-            await("both client commands end by themselves").atMost(Duration.ofSeconds(30))
+            await("the client command ends by itself").atMost(Duration.ofSeconds(30))
                     .until(() -> runs.stream().allMatch(CompletableFuture::isDone));
-            for (int i = 0; i < 2; i++) {
+            for (int i = 0; i < 1; i++) {
                 String text = outs.get(i).toString(StandardCharsets.UTF_8);
                 assertEquals(Main.EXIT_FAILED, runs.get(i).get(), text);
                 assertTrue(text.contains("{\"event\":\"stopped\",\"identity\":\"twin\""), text);
@@ -248,6 +254,8 @@ class CliTest {
                 String last = text.substring(text.trim().lastIndexOf('\n') + 1);
                 assertTrue(last.startsWith("{\"event\":\"exited\"") && last.contains("\"twin\":{\"state\":\"stopped\""), last);
             }
+            await().atMost(Duration.ofSeconds(10)).until(() -> holder.state() == io.github.zmqliveness.ClientState.READY);
+            assertEquals(0, router.stats().conflicts(), "the holder kept its identity");
         }
     }
 
