@@ -82,7 +82,7 @@ class IdentityClaimTest {
             assertTrue(fromApp.stream().noneMatch(t -> t.startsWith("steal-")), "the stranger never spoke as the victim: " + fromApp);
             assertTrue(victimEvents.stream().noneMatch(e -> e.type() == ClientEvent.Type.STOPPED
                     || e.reason() == ClientEvent.Reason.CONFLICT), "the victim was neither stopped nor told CONFLICT: " + victimEvents);
-            await().atMost(Duration.ofSeconds(10)).until(() -> victim.state() == ClientState.READY);
+            await().atMost(Duration.ofSeconds(10)).until(() -> victim.state() == ClientState.READY && router.peer(victimId).isPresent());
             assertEquals(session, router.peer(victimId).orElseThrow().session(), "the victim's session, never ended");
             // A stranger that keeps cutting it off for the whole liveness bound gets it evicted, as any silence would
             // (only CURVE stops that); its session is parked, never ended, and resumed each time.

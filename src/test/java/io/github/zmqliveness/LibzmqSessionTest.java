@@ -52,6 +52,9 @@ class LibzmqSessionTest {
                         "--rcvhwm", "10"))) {
                     old.awaitLine("{\"event\": \"sent\"", Duration.ofSeconds(20));
                     await().atMost(Duration.ofSeconds(30)).until(() -> router.peer(id).map(PeerSnapshot::queuedMessages).orElse(0) > 0);
+                    // The old life ends (its process killed: its connection closes) and the client starts again. While
+                    // the old one lived, a new instance would be refused: a live client keeps its identity.
+                    old.kill();
                     try (ChildProcess fresh = ChildProcess.start(zlpClient(endpoint, name, "--send", "20", "--size", "64",
                             "--run-seconds", "3"))) {
                         String summary = fresh.awaitLine("{\"event\": \"summary\"", Duration.ofSeconds(30));

@@ -25,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Churn with protocol clients through every way a session can end (goodbye, crash and resume, crash and expiry,
- * replacement by a new instance while the old connection stands, a conflict and its quarantine), with the router
+ * replacement by a new instance once the old connection is given up, a refused claim, a conflict and its
+ * quarantine), with the router
  * sending all the while: afterwards both sides' counters balance (RouterStats and DealerClient, "Accounting").
  */
 class SessionAccountingTest {
@@ -47,6 +48,7 @@ class SessionAccountingTest {
             ids.add(Identity.of("c-" + i));
         }
         ids.add(Identity.of("twin"));
+        ids.add(Identity.of("plain-twin"));
         // The application pushes to every identity all along, whoever holds it: queued, parked, refused or written.
         AtomicBoolean pushing = new AtomicBoolean(true);
         Thread pusher = new Thread(() -> {
@@ -80,7 +82,8 @@ class SessionAccountingTest {
                             byte[] instance = crashedInstance.remove(Identity.of(name));
                             crash(name, instance, endpoint, 50);
                             break;
-                        case 3: { // a new instance takes over while the old connection still stands
+                        case 3: { // a new instance comes while the old connection still stands: refused until the old one
+                                  // is given up (heard nothing for interval x liveness), then it takes over
                             try (ZContext old = Dealers.context()) {
                                 flood(old, name, random(), endpoint, 300);
                                 try (DealerClient c = client(name, endpoint, false)) {
@@ -95,11 +98,28 @@ class SessionAccountingTest {
                     }
                 }
             }
-            // Two live instances fighting over one identity: a conflict, and both are stopped.
-            try (DealerClient a = client("twin", endpoint, true); DealerClient b = client("twin", endpoint, true)) {
-                await().atMost(Duration.ofSeconds(30)).until(() -> a.state() == ClientState.STOPPED && b.state() == ClientState.STOPPED);
+            // A second instance claiming a live client's identity is refused; told CONFLICT, it stops if so configured.
+            try (DealerClient a = client("twin", endpoint, true)) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> a.state() == ClientState.READY);
+                try (DealerClient b = DealerClient.builder().identity("twin").connect(endpoint).heartbeat(INTERVAL, 3)
+                        .stopOnConflict(true).build()) {
+                    await().atMost(Duration.ofSeconds(30)).until(() -> b.state() == ClientState.STOPPED);
+                    add(clientTotals, b.counters());
+                }
                 add(clientTotals, a.counters());
-                add(clientTotals, b.counters());
+            }
+            // Two plain DEALERs fighting over one identity: a conflict, and its quarantine.
+            try (ZContext ctxA = Dealers.context(); ZContext ctxB = Dealers.context()) {
+                ZMQ.Socket x = Dealers.connect(ctxA, "plain-twin", endpoint);
+                ZMQ.Socket y = Dealers.connect(ctxB, "plain-twin", endpoint);
+                await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(30)).until(() -> {
+                    x.send("x", ZMQ.DONTWAIT);
+                    y.send("y", ZMQ.DONTWAIT);
+                    while (x.recv(ZMQ.DONTWAIT) != null || y.recv(ZMQ.DONTWAIT) != null) {
+                        // echoes: read and forgotten
+                    }
+                    return router.stats().conflicts() > 0;
+                });
             }
             // The last round left sessions parked with messages for them (its crashes): their window (700 ms) ends.
             await().atMost(Duration.ofSeconds(10)).until(() -> router.stats().get("droppedResumeExpired") > 0);

@@ -56,6 +56,8 @@ public enum Counter {
     RECEIVED_MALFORMED("receivedMalformed", Side.BOTH),
     RECEIVED_AFTER_EVICTION("receivedAfterEviction"),
     RECEIVED_QUARANTINED("receivedQuarantined"),
+    /** Messages whose claim of an identity was refused (see REFUSED_IDENTITY_IN_USE): neither delivered nor answered. */
+    RECEIVED_REFUSED("receivedRefused"),
     RECEIVED_ANONYMOUS("receivedAnonymous"),
     HANDOVER_LEFTOVERS("handoverLeftovers"),
     HANDLER_ERRORS("handlerErrors"),

@@ -36,6 +36,8 @@ final class Membership {
     private final long evictionGraceNanos;
     /** Lets the loop notice a stall it is in the middle of (a handler that just returned) before a join, takeover or loss. */
     private final Runnable checkStall;
+    /** True if JeroMQ has reported the channel closed and the loop has not applied that yet. */
+    private final java.util.function.Predicate<SocketChannel> closePending;
     /** Identities whose newcomers were refused, with how many of their pipes are still to be reported gone. */
     private final java.util.Map<Identity, Integer> refusedPipes = new java.util.HashMap<>();
     private final long startNanos = System.nanoTime();
@@ -43,7 +45,9 @@ final class Membership {
 
     Membership(RouterConfig config, PeerTable table, Sessions sessions, Outboxes outboxes, Connections connections,
             Counters.Owner counters, EventDispatcher<Object> events, BiConsumer<Identity, byte[]> sendControl, Logger log,
-            RateLimitedLog rateLimited, long evictionGraceNanos, Runnable checkStall) {
+            RateLimitedLog rateLimited, long evictionGraceNanos, Runnable checkStall,
+            java.util.function.Predicate<SocketChannel> closePending) {
+        this.closePending = closePending;
         this.rateLimited = rateLimited;
         this.config = config;
         this.checkStall = checkStall;
@@ -163,6 +167,7 @@ final class Membership {
             // A protocol client's session waits for it to resume: a plain DEALER under its name would end it (and drop
             // what waits in it). A HELLO from another instance may: that is a restarted client beginning anew.
             counters.inc(Counter.REFUSED_IDENTITY_IN_USE);
+            counters.inc(Counter.RECEIVED_REFUSED);
             rateLimited.warn("identity-parked", now, "refused a plain DEALER from {} as {}: a protocol client's session under "
                     + "that identity waits for it to resume", Connections.peerOf(key), identity);
             if (conn != null && !conn.shutting) {
@@ -236,7 +241,13 @@ final class Membership {
         if (!r.heartbeating() || r.state() == PeerState.QUARANTINED || r.detached()) {
             return false;
         }
-        return now - r.lastHeard() < table.rules().evictAfterNanos();
+        if (now - r.lastHeard() >= table.rules().evictAfterNanos()) {
+            return false;
+        }
+        // A client that restarted after its process died: the old connection is closed, and its DISCONNECTED may
+        // just not be applied yet (the loop applies them once the socket is drained). Then it holds nothing.
+        Conn held = connections.at(r.address());
+        return held != null && held.channel.isOpen() && !closePending.test(held.channel);
     }
 
     /**
@@ -251,6 +262,7 @@ final class Membership {
     private void refuseClaim(PeerRecord holder, String key, Conn conn, long now, boolean hello) {
         Identity identity = holder.identity();
         counters.inc(Counter.REFUSED_IDENTITY_IN_USE);
+        counters.inc(Counter.RECEIVED_REFUSED);
         long retryMillis = Math.max(config.heartbeatInterval.toMillis(),
                 TimeUnit.NANOSECONDS.toMillis(holder.lastHeard() + table.rules().evictAfterNanos() - now)
                         + config.heartbeatInterval.toMillis());

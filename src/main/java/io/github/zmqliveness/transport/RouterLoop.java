@@ -172,7 +172,7 @@ public final class RouterLoop {
         this.sessions = new Sessions(outboxes, loopCounters, events);
         this.inbox = new Inbox(config.handler, config.receiveQueueCapacity, loopCounters, badInput, waker::wake);
         this.membership = new Membership(config, table, sessions, outboxes, connections, loopCounters, events, this::sendControl,
-                log, badInput, evictionGraceNanos, this::checkStall);
+                log, badInput, evictionGraceNanos, this::checkStall, this::closePending);
         this.protocol = new ProtocolServer(config, table, sessions, outboxes, connections, membership, inbox, loopCounters,
                 badInput, this::sendControl, evictionGraceNanos);
         this.thread = new Thread(this::run, "zmq-liveness-router");
@@ -479,6 +479,21 @@ public final class RouterLoop {
                     + "silence before one interval from now ({} peers' deadlines fell in the stall)", millis, covered);
             events.publish(new Stall(Duration.ofNanos(stall), covered, Instant.now()));
         }
+    }
+
+    /** True if a DISCONNECTED for {@code channel} has come from JeroMQ and is not applied yet (rare question: a scan). */
+    private boolean closePending(SocketChannel channel) {
+        for (TransportEvent e : pendingDisconnects) {
+            if (e.channel == channel) {
+                return true;
+            }
+        }
+        for (TransportEvent e : transportEvents) {
+            if (!e.accepted && e.channel == channel) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
