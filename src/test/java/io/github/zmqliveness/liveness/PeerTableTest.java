@@ -371,6 +371,14 @@ class PeerTableTest {
         assertEquals(Long.MAX_VALUE, table.nextDeadline());
     }
 
+    /** The driver does not run from {@code from} to {@code to}, then tells the table and ticks; returns what stalled() said. */
+    private int stall(long from, long to) {
+        now = to;
+        int covered = table.stalled(to - from, to);
+        advanceTo(to);
+        return covered;
+    }
+
     /** Both peers heartbeat every second up to {@code until}, as a live client does. */
     private void heartbeatUntil(long from, long until, PeerRecord... peers) {
         for (long t = from; t <= until; t += S) {
@@ -388,9 +396,7 @@ class PeerTableTest {
         heartbeatUntil(S, 10 * S, a, b);
         // The driver stalls: no tick, nothing read, for 5 x the bound (interval x liveness + interval = 4 s).
         long stallEnd = 10 * S + 5 * 4 * S;
-        now = stallEnd;
-        assertEquals(2, table.stalled(stallEnd - 10 * S, stallEnd), "both peers' deadlines fell inside the stall");
-        advanceTo(stallEnd);
+        assertEquals(2, stall(10 * S, stallEnd), "both peers' deadlines fell inside the stall");
         // What they sent meanwhile is read now and over the next interval.
         table.onMessage(a, a.address(), stallEnd + 300 * MS);
         advanceTo(stallEnd + 300 * MS);
@@ -419,9 +425,7 @@ class PeerTableTest {
         heartbeatUntil(S, 10 * S, a, b);
         // a dies at 10 s; the driver stalls from 10.5 s to 30 s; b lives on.
         long stallEnd = 30 * S;
-        now = stallEnd;
-        table.stalled(stallEnd - 10_500 * MS, stallEnd);
-        advanceTo(stallEnd);
+        stall(10_500 * MS, stallEnd);
         table.onMessage(b, b.address(), stallEnd + 100 * MS);
         advanceTo(stallEnd + 999 * MS);
         assertEquals(List.of(), sink.evicted, "held for one interval after the stall");
@@ -437,9 +441,7 @@ class PeerTableTest {
         PeerRecord b = joinHeartbeating(B, "tcp://host:2");
         heartbeatUntil(S, 10 * S, a, b);
         long stallEnd = 13 * S;
-        now = stallEnd;
-        table.stalled(3 * S, stallEnd);
-        advanceTo(stallEnd);
+        stall(10 * S, stallEnd);
         // On resuming, the driver learns that both connections are gone (the clients gave up on it meanwhile).
         assertTrue(table.detach(a, stallEnd + 10 * MS));
         assertTrue(table.detach(b, stallEnd + 10 * MS));
@@ -463,9 +465,7 @@ class PeerTableTest {
         PeerRecord a = joinHeartbeating(A, "tcp://host:1");
         heartbeatUntil(S, 10 * S, a);
         long stallEnd = 13 * S;
-        now = stallEnd;
-        table.stalled(3 * S, stallEnd);
-        advanceTo(stallEnd);
+        stall(10 * S, stallEnd);
         assertTrue(table.detach(a, stallEnd + 200 * MS));
         // hold ends at stallEnd + 1 s; the bound is interval x liveness = 3 s after it.
         advanceTo(stallEnd + 3_999 * MS);
