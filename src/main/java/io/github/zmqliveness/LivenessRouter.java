@@ -268,7 +268,7 @@ public final class LivenessRouter implements AutoCloseable {
         private long maxQueuedBytes = 16 << 20;
         private Duration messageTtl = Duration.ofSeconds(30);
         private int sendHighWaterMark = 1000;
-        private int maxConnections = 65_536;
+        private int maxConnections = defaultMaxConnections(openFileLimit());
         private boolean acceptLegacyZmtp;
         private int acceptBacklog = 1024;
         private int ioThreads = 1;
@@ -388,11 +388,33 @@ public final class LivenessRouter implements AutoCloseable {
             return this;
         }
 
-        /** Connections held at once (default 65,536); beyond it new connections are shut at once, counted and logged. */
+        /**
+         * Connections held at once; beyond it new connections are shut at once, counted and logged. The default leaves
+         * room in the process's file-descriptor limit: 90 % of it, at most the limit minus 256 (65,536 when the limit
+         * is unknown). With the limit of 20,000 that is 18,000. At the limit itself JeroMQ's I/O thread spins on a
+         * failing accept, so the router must shut connections before the process runs out.
+         */
         public Builder maxConnections(int connections) {
             Checks.positive(connections, "max connections");
             this.maxConnections = connections;
             return this;
+        }
+
+        /** The default of {@link #maxConnections}, given the process's open-file limit (0 if unknown). */
+        static int defaultMaxConnections(long fdLimit) {
+            if (fdLimit <= 0) {
+                return 65_536;
+            }
+            long keep = Math.max(fdLimit / 10, Math.min(256, fdLimit / 2));
+            return (int) Math.max(1, Math.min(65_536, fdLimit - keep));
+        }
+
+        private static long openFileLimit() {
+            java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+            if (os instanceof com.sun.management.UnixOperatingSystemMXBean) {
+                return ((com.sun.management.UnixOperatingSystemMXBean) os).getMaxFileDescriptorCount();
+            }
+            return 0;
         }
 
         /**
