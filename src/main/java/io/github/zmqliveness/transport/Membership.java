@@ -40,6 +40,11 @@ final class Membership {
     private final java.util.function.Predicate<SocketChannel> closePending;
     /** Identities whose newcomers were refused, with how many of their pipes are still to be reported gone. */
     private final java.util.Map<Identity, Integer> refusedPipes = new java.util.HashMap<>();
+    /**
+     * Holders whose connection the router shut after refusing a claim (so that they come back at once), with the
+     * address of that connection: they still hold the identity while they come back.
+     */
+    private final java.util.Map<Identity, String> displaced = new java.util.HashMap<>();
     private final long startNanos = System.nanoTime();
     private final Instant startWall = Instant.now();
 
@@ -201,6 +206,7 @@ final class Membership {
                 return r;
             case TOOK_OVER:
                 counters.inc(Counter.TAKEOVERS);
+                displaced.remove(identity); // back on a new connection, if it was displaced
                 shutZombie(r.previousAddress(), now);
                 publish(PeerEvent.Type.TOOK_OVER, r, r.previousAddress(), null, returning);
                 if (!hello) {
@@ -247,7 +253,11 @@ final class Membership {
         // A client that restarted after its process died: the old connection is closed, and its DISCONNECTED may
         // just not be applied yet (the loop applies them once the socket is drained). Then it holds nothing.
         Conn held = connections.at(r.address());
-        return held != null && held.channel.isOpen() && !closePending.test(held.channel);
+        if (held == null || !held.channel.isOpen() || closePending.test(held.channel)) {
+            // Gone, unless it is the router that shut it after refusing a claim: then the holder is on its way back.
+            return r.address().equals(displaced.get(r.identity()));
+        }
+        return true;
     }
 
     /**
@@ -272,6 +282,7 @@ final class Membership {
         sessions.hold(identity);
         refusedPipes.merge(identity, 1, Integer::sum); // the newcomer's pipe will be reported gone under this name
         Conn zombie = connections.at(holder.address());
+        displaced.put(identity, holder.address());
         if (zombie != null && !zombie.shutting) {
             counters.inc(Counter.ZOMBIES_SHUT);
             zombie.replaced = true; // what it still delivers belongs to the holder's session
@@ -357,6 +368,9 @@ final class Membership {
 
     /** {@code stallCaused}: the event is the stall's doing even if the table no longer holds (a detached peer). */
     private void publish(PeerEvent.Type type, PeerRecord r, String previousAddress, EvictReason reason, boolean stallCaused) {
+        if (type == PeerEvent.Type.EVICTED || type == PeerEvent.Type.LEFT) {
+            displaced.remove(r.identity()); // out of the table: nothing to come back to
+        }
         events.publish(new PeerEvent(type, r.identity(), sessions.current(r.identity()), Connections.peerOf(r.address()),
                 Connections.peerOf(previousAddress), reason, Instant.now(), stallCaused || table.holding(System.nanoTime())));
     }
