@@ -93,13 +93,17 @@ class IdentityClaimTest {
             for (ClientEvent e : victimEvents) {
                 assertTrue(e.type() != ClientEvent.Type.REJOINED || e.resumed(), "every return resumed the session: " + victimEvents);
             }
-            router.send(victimId, "last".getBytes(StandardCharsets.UTF_8));
+            SendResult sent = router.send(victimId, "last".getBytes(StandardCharsets.UTF_8));
             String last = null;
             for (int i = 0; i < 1000 && !"last".equals(last); i++) { // what was held for it comes first
                 Message m = victim.receive(Duration.ofSeconds(10));
-                last = m == null ? "(nothing)" : new String(m.first(), StandardCharsets.UTF_8);
+                if (m == null) {
+                    break;
+                }
+                last = new String(m.first(), StandardCharsets.UTF_8);
             }
-            assertEquals("last", last);
+            assertEquals("last", last, "sent: " + sent + "; victim " + victim.state() + " " + victim.counters() + "; router "
+                    + router.stats() + "; events " + events.of(victimId));
         }
     }
 }
