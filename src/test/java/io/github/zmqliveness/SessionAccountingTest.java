@@ -39,7 +39,7 @@ class SessionAccountingTest {
         EventRecorder events = new EventRecorder();
         AtomicReference<LivenessRouter> self = new AtomicReference<>();
         LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").heartbeatInterval(INTERVAL).liveness(3)
-                .resumeWindow(Duration.ofMillis(700)).sendHighWaterMark(20).conflictPolicy(2, Duration.ofSeconds(10), Duration.ofSeconds(30))
+                .resumeWindow(Duration.ofSeconds(3)).sendHighWaterMark(20).conflictPolicy(2, Duration.ofSeconds(10), Duration.ofSeconds(30))
                 .listener(events).handler(m -> self.get().reply(m, m.frames())).build();
         self.set(router);
         String endpoint = router.endpoints().get(0);
@@ -121,7 +121,7 @@ class SessionAccountingTest {
                     return router.stats().conflicts() > 0;
                 });
             }
-            // The last round left sessions parked with messages for them (its crashes): their window (700 ms) ends.
+            // The last round left sessions parked with messages for them (its crashes): their window (3 s) ends.
             await().atMost(Duration.ofSeconds(10)).until(() -> router.stats().get("droppedResumeExpired") > 0);
         } finally {
             pushing.set(false);
