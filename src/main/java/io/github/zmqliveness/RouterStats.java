@@ -10,7 +10,7 @@ import java.util.Map;
  * message it accepted for sending is written, dropped with a reason, or still queued:
  * <pre>
  * messagesReceived = messagesDelivered + commandsReceived + joinsDeferred + receivedTooLarge
- *                  + receivedMalformed + receivedAfterEviction + receivedQuarantined + receivedRefused
+ *                  + receivedMalformed + receivedAfterEviction + receivedQuarantined + refusedIdentityInUse
  * messagesAccepted = messagesSent + droppedExpired + droppedPeerGone + droppedStaleSession
  *                  + droppedResumeExpired + droppedConflict + droppedOnClose + (queued now)
  * </pre>
@@ -69,7 +69,7 @@ public final class RouterStats {
     public long receivedUnaccounted() {
         return get("messagesReceived") - (get("messagesDelivered") + get("commandsReceived") + get("joinsDeferred")
                 + get("receivedTooLarge") + get("receivedMalformed") + get("receivedAfterEviction") + get("receivedQuarantined")
-                + get("receivedRefused"));
+                + get("refusedIdentityInUse"));
     }
 
     /**

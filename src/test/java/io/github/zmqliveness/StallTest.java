@@ -2,6 +2,7 @@ package io.github.zmqliveness;
 
 import io.github.zmqliveness.protocol.Command;
 import io.github.zmqliveness.support.ChildProcess;
+import io.github.zmqliveness.support.Closer;
 import io.github.zmqliveness.support.Dealers;
 import io.github.zmqliveness.support.EventRecorder;
 import org.junit.jupiter.api.AfterEach;
@@ -37,8 +38,12 @@ class StallTest {
     private final List<ScheduledExecutorService> peers = new CopyOnWriteArrayList<>();
     private final ZContext ctx = Dealers.context();
 
+    /** The DealerClients a test starts (closed after it). */
+    private final Closer closer = new Closer();
+
     @AfterEach
-    void stop() throws InterruptedException {
+    void stop() throws Exception {
+        closer.close();
         for (ScheduledExecutorService p : peers) {
             p.shutdownNow();
             p.awaitTermination(5, TimeUnit.SECONDS);
@@ -106,8 +111,8 @@ class StallTest {
                 }).build()) {
             List<Identity> ids = startLivePeers(router.endpoints().get(0));
             for (int i = 0; i < 2; i++) {
-                clients.add(DealerClient.builder().identity("client-" + i).connect(router.endpoints().get(0)).heartbeat(INTERVAL, 3)
-                        .build());
+                clients.add(closer.keep(DealerClient.builder().identity("client-" + i).connect(router.endpoints().get(0))
+                        .heartbeat(INTERVAL, 3).build()));
                 ids.add(Identity.of("client-" + i));
             }
             await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertEquals(ids.size(), router.peerCount(), router.peers()
@@ -125,10 +130,6 @@ class StallTest {
             // The clients gave up on the silent router meanwhile and came back on new connections, in their sessions.
             await().atMost(Duration.ofSeconds(15)).until(() -> clients.stream().allMatch(c -> c.state() == ClientState.READY));
             assertNobodyDisturbed(events, ids);
-        } finally {
-            for (DealerClient c : clients) {
-                c.close();
-            }
         }
     }
 
@@ -183,8 +184,8 @@ class StallTest {
             String endpoint = router.endpoints().get(0);
             List<Identity> ids = startLivePeers(endpoint);
             for (int i = 0; i < 2; i++) {
-                clients.add(DealerClient.builder().identity("client-" + i).connect(endpoint).heartbeat(INTERVAL, 3)
-                        .listener(clientEvents::add).build());
+                clients.add(closer.keep(DealerClient.builder().identity("client-" + i).connect(endpoint).heartbeat(INTERVAL, 3)
+                        .listener(clientEvents::add).build()));
                 ids.add(Identity.of("client-" + i));
             }
             await().atMost(Duration.ofSeconds(20)).until(() -> clients.stream().allMatch(c -> c.state() == ClientState.READY));
@@ -228,10 +229,6 @@ class StallTest {
             }
             assertTrue(events.stalls.isEmpty(), "reading never stopped: " + events.stalls);
             assertEquals(0, router.stats().receivedUnaccounted(), router.stats().toString());
-        } finally {
-            for (DealerClient c : clients) {
-                c.close();
-            }
         }
     }
 
@@ -295,8 +292,8 @@ class StallTest {
                 // interval of hold + interval x liveness = 0.8 s). Before the client nudged JeroMQ's I/O thread
                 // (ClientLoop#nudgeIoThread), 1 to 3 of 10 lost 2 s in a connection whose greeting was never read.
                 for (int i = 0; i < CLIENTS; i++) {
-                    clients.add(DealerClient.builder().identity("zlp-" + i).connect(endpoint).heartbeat(INTERVAL, 3)
-                            .listener(clientEvents::add).build());
+                    clients.add(closer.keep(DealerClient.builder().identity("zlp-" + i).connect(endpoint).heartbeat(INTERVAL, 3)
+                            .listener(clientEvents::add).build()));
                 }
                 await().atMost(Duration.ofSeconds(30)).until(() -> clients.stream().allMatch(c -> c.state() == ClientState.READY));
                 int linesBefore = router.lines().size();
@@ -346,9 +343,6 @@ class StallTest {
                 }
                 assertTrue(worst <= 3_000, "served again " + worst + " ms after the router resumed");
             } finally {
-                for (DealerClient c : clients) {
-                    c.close();
-                }
                 for (ChildProcess d : dealers) {
                     d.close();
                 }

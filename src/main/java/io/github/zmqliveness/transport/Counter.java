@@ -9,7 +9,10 @@ public enum Counter {
     JOINS("joins"),
     TAKEOVERS("takeovers"),
     CONFLICTS("conflicts"),
-    /** Claims of an identity that a live protocol client holds, refused (see Membership#arrive). */
+    /**
+     * Claims of an identity that a live protocol client holds (or whose session is parked for one), refused (see
+     * Membership#arrive): one received message each, neither delivered nor answered.
+     */
     REFUSED_IDENTITY_IN_USE("refusedIdentityInUse"),
     EVICTIONS("evictions"),
     EVICTED_HEARTBEAT_TIMEOUT("evictedHeartbeatTimeout"),
@@ -56,8 +59,6 @@ public enum Counter {
     RECEIVED_MALFORMED("receivedMalformed", Side.BOTH),
     RECEIVED_AFTER_EVICTION("receivedAfterEviction"),
     RECEIVED_QUARANTINED("receivedQuarantined"),
-    /** Messages whose claim of an identity was refused (see REFUSED_IDENTITY_IN_USE): neither delivered nor answered. */
-    RECEIVED_REFUSED("receivedRefused"),
     RECEIVED_ANONYMOUS("receivedAnonymous"),
     HANDOVER_LEFTOVERS("handoverLeftovers"),
     HANDLER_ERRORS("handlerErrors"),

@@ -29,12 +29,10 @@ final class EventDispatcher<E> {
     private final int capacity;
     private volatile Thread dispatchThread;
 
-    /** {@code listener} may be null: then events are only logged at DEBUG. */
-    EventDispatcher(Consumer<? super E> listener, String threadName, Runnable onListenerError, Logger log) {
-        this(listener, threadName, onListenerError, () -> { }, DEFAULT_CAPACITY, log);
-    }
-
-    /** As above; {@code onDropped} counts each event dropped because {@code capacity} events were waiting. */
+    /**
+     * {@code listener} may be null: then events are only logged at DEBUG. {@code onDropped} counts each event dropped
+     * because {@code capacity} events were waiting.
+     */
     EventDispatcher(Consumer<? super E> listener, String threadName, Runnable onListenerError, Runnable onDropped, int capacity,
             Logger log) {
         this.listener = listener;

@@ -172,12 +172,9 @@ final class Membership {
             // A protocol client's session waits for it to resume: a plain DEALER under its name would end it (and drop
             // what waits in it). A HELLO from another instance may: that is a restarted client beginning anew.
             counters.inc(Counter.REFUSED_IDENTITY_IN_USE);
-            counters.inc(Counter.RECEIVED_REFUSED);
             rateLimited.warn("identity-parked", now, "refused a plain DEALER from {} as {}: a protocol client's session under "
                     + "that identity waits for it to resume", Connections.peerOf(key), identity);
-            if (conn != null && !conn.shutting) {
-                connections.shutdown(conn, now);
-            }
+            refuse(identity, conn, now, null);
             return null;
         }
         if (r == null) {
@@ -223,13 +220,13 @@ final class Membership {
                         config.conflictWindow, Connections.peerOf(key), Connections.peerOf(r.previousAddress()), config.quarantine);
                 sessions.quarantine(identity, key);
                 shutZombie(r.previousAddress(), now);
-                refuse(identity, conn, now, hello);
+                refuse(identity, conn, now, hello ? quarantined(identity) : null);
                 publish(PeerEvent.Type.CONFLICT, r, r.previousAddress(), null);
                 publish(PeerEvent.Type.EVICTED, r, r.previousAddress(), EvictReason.CONFLICT);
                 return null;
             case QUARANTINED:
                 counters.inc(Counter.RECEIVED_QUARANTINED);
-                refuse(identity, conn, now, hello);
+                refuse(identity, conn, now, hello ? quarantined(identity) : null);
                 return null;
             default:
                 throw new AssertionError(arrival);
@@ -272,7 +269,6 @@ final class Membership {
     private void refuseClaim(PeerRecord holder, String key, Conn conn, long now, boolean hello) {
         Identity identity = holder.identity();
         counters.inc(Counter.REFUSED_IDENTITY_IN_USE);
-        counters.inc(Counter.RECEIVED_REFUSED);
         long retryMillis = Math.max(config.heartbeatInterval.toMillis(),
                 TimeUnit.NANOSECONDS.toMillis(holder.lastHeard() + table.rules().evictAfterNanos() - now)
                         + config.heartbeatInterval.toMillis());
@@ -281,20 +277,10 @@ final class Membership {
                 Connections.peerOf(key), Connections.peerOf(holder.address()), retryMillis);
         sessions.hold(identity);
         refusedPipes.merge(identity, 1, Integer::sum); // the newcomer's pipe will be reported gone under this name
-        Conn zombie = connections.at(holder.address());
         displaced.put(identity, holder.address());
-        if (zombie != null && !zombie.shutting) {
-            counters.inc(Counter.ZOMBIES_SHUT);
-            zombie.replaced = true; // what it still delivers belongs to the holder's session
-            connections.shutdown(zombie, now);
-        }
-        if (hello) {
-            sendControl.accept(identity, Command.disconnect(Command.Reason.CONFLICT, retryMillis,
-                    "identity " + identity + " is held by another live client").encode());
-            connections.shutdownAt(conn, now + evictionGraceNanos);
-        } else if (conn != null && !conn.shutting) {
-            connections.shutdown(conn, now);
-        }
+        shutZombie(holder.address(), now);
+        refuse(identity, conn, now, hello ? Command.disconnect(Command.Reason.CONFLICT, retryMillis,
+                "identity " + identity + " is held by another live client") : null);
     }
 
     private void beginPlain(Identity identity, String key, Conn conn) {
@@ -304,15 +290,23 @@ final class Membership {
         }
     }
 
-    /** Turns a quarantined identity's connection away: a DISCONNECT for protocol clients, then shut. */
-    private void refuse(Identity identity, Conn conn, long now, boolean hello) {
-        if (hello) {
-            sendControl.accept(identity, Command.disconnect(Command.Reason.CONFLICT, config.quarantine.toMillis(),
-                    "identity " + identity + " is used by several clients at once").encode());
+    /**
+     * Turns a connection away: {@code disconnect} first, for a protocol client that said HELLO (null for a plain
+     * DEALER), then the connection is shut.
+     */
+    private void refuse(Identity identity, Conn conn, long now, Command disconnect) {
+        if (disconnect != null) {
+            sendControl.accept(identity, disconnect.encode());
             connections.shutdownAt(conn, now + evictionGraceNanos);
         } else if (conn != null && !conn.shutting) {
             connections.shutdown(conn, now);
         }
+    }
+
+    /** What a protocol client is told when its identity is quarantined. */
+    private Command quarantined(Identity identity) {
+        return Command.disconnect(Command.Reason.CONFLICT, config.quarantine.toMillis(),
+                "identity " + identity + " is used by several clients at once");
     }
 
     void evictPeer(PeerRecord r, EvictReason reason, boolean shutConnection, long now) {
