@@ -141,8 +141,37 @@ public final class DealerClient implements AutoCloseable {
         private Duration closeTimeout = Duration.ofSeconds(5);
         private boolean stopOnConflict;
         private ClientListener listener;
+        private byte[] curveServerKey;
+        private CurveKeyPair curveKeys;
 
         private Builder() {
+        }
+
+        /**
+         * Connects with CurveZMQ (encrypted, and authenticated by key), to a router built with
+         * {@link LivenessRouter.Builder#curve(String, KeyAuthorizer)}. Keys as 40 Z85 characters. Such a router serves
+         * this client under the identity its key is authorized for, which should be the one given to
+         * {@link #identity(String)}. A router that does not know the key refuses every handshake: the client keeps
+         * retrying with its backoff and counts {@code connectFailed} or {@code noWelcome}, and the router logs the key.
+         *
+         * @throws IllegalArgumentException if a key is not 40 Z85 characters, or the public key is not the secret key's
+         */
+        public Builder curve(String serverPublicKey, String clientPublicKey, String clientSecretKey) {
+            byte[] server = CurveKeyPair.decode(serverPublicKey, "server public key");
+            byte[] pub = CurveKeyPair.decode(clientPublicKey, "client public key");
+            CurveKeyPair pair = CurveKeyPair.fromSecret(clientSecretKey);
+            if (!java.util.Arrays.equals(pair.publicKeyBytes(), pub)) {
+                throw new IllegalArgumentException("the client public key " + clientPublicKey + " is not the one of the secret key given ("
+                        + pair.publicKey() + "): pass the two halves of one pair, as keygen printed them");
+            }
+            return curve(server, pair);
+        }
+
+        /** As {@link #curve(String, String, String)}, with the server's 32-byte public key and this client's key pair. */
+        public Builder curve(byte[] serverPublicKey, CurveKeyPair clientKeys) {
+            this.curveServerKey = CurveKeyPair.checkLength(serverPublicKey, "server public key").clone();
+            this.curveKeys = Objects.requireNonNull(clientKeys, "client keys");
+            return this;
         }
 
         /** The routing identity (default: this host's fully qualified name). */
@@ -279,9 +308,13 @@ public final class DealerClient implements AutoCloseable {
             Duration zmtpInterval = transportHeartbeatInterval != null ? transportHeartbeatInterval
                     : LivenessRouter.defaultTransportInterval(heartbeatInterval, liveness);
             Duration zmtpTimeout = transportHeartbeatTimeout != null ? transportHeartbeatTimeout : zmtpInterval.dividedBy(2);
-            return new DealerClient(new ClientLoop.Settings(id, endpoints, failover, heartbeatInterval, liveness, zmtpInterval, zmtpTimeout,
-                    new Backoff(backoffInitial, backoffMax, backoffMultiplier), handshakeInterval, resume, maxQueuedMessages,
-                    maxQueuedBytes, messageTtl, maxMessageSize, receiveQueueCapacity, closeTimeout, stopOnConflict, listener), id);
+            ClientLoop.Settings settings = new ClientLoop.Settings(id, endpoints, failover, heartbeatInterval, liveness, zmtpInterval,
+                    zmtpTimeout, new Backoff(backoffInitial, backoffMax, backoffMultiplier), handshakeInterval, resume, maxQueuedMessages,
+                    maxQueuedBytes, messageTtl, maxMessageSize, receiveQueueCapacity, closeTimeout, stopOnConflict, listener);
+            if (curveKeys != null) {
+                settings.curve(curveServerKey, curveKeys.publicKeyBytes(), curveKeys.secretKeyBytes());
+            }
+            return new DealerClient(settings, id);
         }
 
         private static String hostName() {

@@ -282,6 +282,8 @@ public final class LivenessRouter implements AutoCloseable {
         private PeerListener listener;
         private MessageHandler handler;
         private RouterMessageHandler routerHandler;
+        private byte[] curveSecretKey;
+        private KeyAuthorizer authorizer;
 
         private Builder() {
         }
@@ -344,6 +346,32 @@ public final class LivenessRouter implements AutoCloseable {
          */
         public Builder acceptLegacyZmtp(boolean accept) {
             this.acceptLegacyZmtp = accept;
+            return this;
+        }
+
+        /**
+         * Encrypts and authenticates every connection with CurveZMQ (JeroMQ's own, pure Java), and binds identities to
+         * keys. Clients must connect with CURVE and this router's public key ({@link CurveKeyPair#fromSecret(String)}
+         * computes it); a client whose key {@code authorizer} does not know is refused in the handshake (event
+         * {@link PeerEvent.Type#REFUSED}, reason {@link RefusalReason#UNKNOWN_KEY}); peers without CURVE cannot connect.
+         *
+         * <p>An accepted connection is served under its key's first identity, <b>whatever routing id it claims</b>: the
+         * router gives each connection a routing id of its own in the handshake and never lets the socket's handover
+         * decide who gets an identity. So a client can never receive a message for an identity its key is not
+         * authorized for, whether or not it ever sends, and cannot disturb the client that holds it. The same key on a
+         * new connection is the same client moving: {@link PeerEvent.Type#TOOK_OVER}, the old connection shut.
+         *
+         * @param secretKey the router's secret key, 40 Z85 characters
+         * @throws IllegalArgumentException if the key is not a key
+         */
+        public Builder curve(String secretKey, KeyAuthorizer authorizer) {
+            return curve(CurveKeyPair.decode(secretKey, "router secret key"), authorizer);
+        }
+
+        /** As {@link #curve(String, KeyAuthorizer)}, with the secret key as 32 bytes. */
+        public Builder curve(byte[] secretKey, KeyAuthorizer authorizer) {
+            this.curveSecretKey = CurveKeyPair.checkLength(secretKey, "router secret key").clone();
+            this.authorizer = Objects.requireNonNull(authorizer, "authorizer (for example AuthorizedKeys.load(path))");
             return this;
         }
 
@@ -558,7 +586,8 @@ public final class LivenessRouter implements AutoCloseable {
             return new LivenessRouter(new RouterConfig(endpoints, heartbeatInterval, liveness, transportHeartbeat, zmtpIvl, zmtpTimeout,
                     handshakeInterval, tcpKeepAlive, tcpKeepAliveIdle, maxMessageSize, maxQueuedMessages, maxQueuedBytes, messageTtl,
                     sendHighWaterMark, maxConnections, acceptBacklog, ioThreads, conflictThreshold, conflictWindow, quarantine, receiveQueueCapacity,
-                    closeTimeout, resumeWindow, maxJoinsPerSecond, acceptLegacyZmtp, listener, handler), self::set);
+                    closeTimeout, resumeWindow, maxJoinsPerSecond, acceptLegacyZmtp, listener, handler, curveSecretKey, authorizer),
+                    self::set);
         }
 
     }

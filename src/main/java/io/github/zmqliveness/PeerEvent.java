@@ -33,7 +33,13 @@ public final class PeerEvent {
          * {@link LivenessRouter#send(Session, byte[]...)} to it returns {@link SendResult#STALE_SESSION}. A protocol
          * client that lost its connection has its session parked, not ended, until the resume window passes.
          */
-        SESSION_ENDED
+        SESSION_ENDED,
+        /**
+         * A connection was turned away before it was served: {@link #refusal()} says why, {@link #address()} where from.
+         * {@link #identity()} is the identity it would have been served under, or null if that is not known (an unknown
+         * key). Rate limited: at most 100 a second are published, the rest counted ({@code refusedEventsSuppressed}).
+         */
+        REFUSED
     }
 
     private final Type type;
@@ -44,6 +50,7 @@ public final class PeerEvent {
     private final Instant time;
     private final Session session;
     private final boolean duringStall;
+    private final RefusalReason refusal;
 
     public PeerEvent(Type type, Identity identity, String address, String previousAddress, EvictReason reason, Instant time) {
         this(type, identity, null, address, previousAddress, reason, time);
@@ -58,20 +65,41 @@ public final class PeerEvent {
     /** As the constructor above; {@code duringStall}: see {@link #duringStall()}. */
     public PeerEvent(Type type, Identity identity, Session session, String address, String previousAddress, EvictReason reason,
                      Instant time, boolean duringStall) {
+        this(type, identity, session, address, previousAddress, reason, time, duringStall, null);
+    }
+
+    private PeerEvent(Type type, Identity identity, Session session, String address, String previousAddress, EvictReason reason,
+                      Instant time, boolean duringStall, RefusalReason refusal) {
+        this.refusal = refusal;
         this.duringStall = duringStall;
         this.session = session;
         this.type = Objects.requireNonNull(type);
-        this.identity = Objects.requireNonNull(identity);
+        this.identity = type == Type.REFUSED ? identity : Objects.requireNonNull(identity);
         this.address = address;
         this.previousAddress = previousAddress;
         this.reason = reason;
         this.time = Objects.requireNonNull(time);
     }
 
+    /**
+     * A {@link Type#REFUSED} event.
+     *
+     * @param identity the identity the connection would have been served under, or null if not known
+     */
+    public static PeerEvent refused(RefusalReason why, Identity identity, String address, Instant time) {
+        return new PeerEvent(Type.REFUSED, identity, null, address, null, null, time, false, Objects.requireNonNull(why));
+    }
+
+    /** For {@link Type#REFUSED}: why; null otherwise. */
+    public RefusalReason refusal() {
+        return refusal;
+    }
+
     public Type type() {
         return type;
     }
 
+    /** The identity; never null except for a {@link Type#REFUSED} event whose identity is not known. */
     public Identity identity() {
         return identity;
     }
@@ -118,7 +146,8 @@ public final class PeerEvent {
 
     @Override
     public String toString() {
-        return type + " " + (session != null ? session.toString() : identity.toString()) + " @" + address
+        return type + " " + (session != null ? session.toString() : String.valueOf(identity)) + " @" + address
+                + (refusal != null ? " refusal=" + refusal : "")
                 + (previousAddress != null ? " (was " + previousAddress + ")" : "")
                 + (reason != null ? " reason=" + reason : "") + (duringStall ? " (during a stall of the router)" : "");
     }

@@ -11,6 +11,7 @@ import java.util.Map;
  * <pre>
  * messagesReceived = messagesDelivered + commandsReceived + joinsDeferred + receivedTooLarge
  *                  + receivedMalformed + receivedAfterEviction + receivedQuarantined + refusedIdentityInUse
+ *                  + refusedNotAuthorized
  * messagesAccepted = messagesSent + droppedExpired + droppedPeerGone + droppedStaleSession
  *                  + droppedResumeExpired + droppedConflict + droppedOnClose + (queued now)
  * </pre>
@@ -69,7 +70,7 @@ public final class RouterStats {
     public long receivedUnaccounted() {
         return get("messagesReceived") - (get("messagesDelivered") + get("commandsReceived") + get("joinsDeferred")
                 + get("receivedTooLarge") + get("receivedMalformed") + get("receivedAfterEviction") + get("receivedQuarantined")
-                + get("refusedIdentityInUse"));
+                + get("refusedIdentityInUse") + get("refusedNotAuthorized"));
     }
 
     /**

@@ -69,11 +69,11 @@ final class EventRecorder<E> {
 
     /** Matches peer events of {@code type} for the identity whose text is {@code identity}. */
     static Predicate<PeerEvent> is(PeerEvent.Type type, String identity) {
-        return e -> e.type() == type && e.identity().toString().equals(identity);
+        return e -> e.type() == type && String.valueOf(e.identity()).equals(identity);
     }
 
     /** Matches every peer event for the identity whose text is {@code identity}. */
     static Predicate<PeerEvent> about(String identity) {
-        return e -> e.identity().toString().equals(identity);
+        return e -> String.valueOf(e.identity()).equals(identity);
     }
 }

@@ -13,7 +13,7 @@ final class PeerEventJson {
     static JsonObject of(PeerEvent event) {
         JsonObject json = new JsonObject()
                 .put("event", snakeCase(event.type()))
-                .put("identity", event.identity().toString())
+                .put("identity", event.identity() == null ? null : event.identity().toString())
                 .put("address", event.address());
         json.putIfPresent("previous_address", event.previousAddress());
         if (event.session() != null) {
@@ -22,6 +22,9 @@ final class PeerEventJson {
         }
         if (event.reason() != null) {
             json.put("reason", snakeCase(event.reason()));
+        }
+        if (event.refusal() != null) {
+            json.put("reason", snakeCase(event.refusal()));
         }
         if (event.duringStall()) {
             json.put("during_stall", true);

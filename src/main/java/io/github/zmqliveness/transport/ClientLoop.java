@@ -70,6 +70,18 @@ public final class ClientLoop {
         final Duration closeTimeout;
         final boolean stopOnConflict;
         final ClientListener listener;
+        /** CURVE: the server's public key, this client's public and secret keys; all null without CURVE. */
+        byte[] curveServerKey;
+        byte[] curvePublicKey;
+        byte[] curveSecretKey;
+
+        /** Connect with CurveZMQ: the server's public key, and this client's key pair (32 bytes each). */
+        public Settings curve(byte[] serverKey, byte[] publicKey, byte[] secretKey) {
+            this.curveServerKey = serverKey.clone();
+            this.curvePublicKey = publicKey.clone();
+            this.curveSecretKey = secretKey.clone();
+            return this;
+        }
 
         @SuppressWarnings("checkstyle:ParameterNumber")
         public Settings(Identity identity, List<String> endpoints, Failover failover, Duration heartbeatInterval, int liveness,
@@ -378,6 +390,11 @@ public final class ClientLoop {
         base = socket.base();
         socket.setIdentity(settings.identity.unsafeBytes());
         socket.setLinger(0);
+        if (settings.curveServerKey != null) {
+            socket.setCurveServerKey(settings.curveServerKey);
+            socket.setCurvePublicKey(settings.curvePublicKey);
+            socket.setCurveSecretKey(settings.curveSecretKey);
+        }
         // Our reconnects, with our backoff, on a fresh socket. Not -1: JeroMQ 0.6.0 then retries a refused
         // connect in a tight loop on its I/O thread. The first failed attempt (CONNECT_RETRIED) ends this socket.
         socket.setReconnectIVL((int) Math.max(100, settings.handshakeInterval.toMillis()));

@@ -13,6 +13,8 @@ final class Conn {
     final String key;
     /** The identity last heard on this connection, null until its first message. */
     Identity identity;
+    /** CURVE: what its handshake was granted (routing id, key, identity), once its first message was read; else null. */
+    Authenticator.Grant grant;
     /** The session this connection carries, null until its first message. */
     Session session;
     /** Shut because its identity moved to a newer connection (a zombie): what it still delivers is its old session's. */

@@ -4,6 +4,8 @@ import org.slf4j.Logger;
 
 import java.nio.channels.SelectableChannel;
 import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
@@ -113,6 +115,11 @@ final class Connections {
 
     int size() {
         return byChannel.size();
+    }
+
+    /** The open connections (a copy). */
+    List<Conn> all() {
+        return new ArrayList<>(byChannel.values());
     }
 
     /** Half-closes the connection's input now; DISCONNECTED confirms it, or a warning says it did not come. */

@@ -75,6 +75,19 @@ public enum Counter {
      * at once; those that did not return in time are also in evictedTransportLost.
      */
     DETACHED_DURING_STALL("detachedDuringStall"),
+    /** CURVE: handshakes whose key the authorizer allowed (one per connection that got that far). */
+    KEYS_ACCEPTED("keysAccepted"),
+    /** CURVE: handshakes refused because the authorizer knows no identity for the key. */
+    REFUSED_UNKNOWN_KEY("refusedUnknownKey"),
+    /**
+     * CURVE: messages refused because their connection is not authorized for the identity it would be served under (a
+     * key revoked while connected, or a routing id other than the one the handshake gave); the connection is shut.
+     */
+    REFUSED_NOT_AUTHORIZED("refusedNotAuthorized"),
+    /** CURVE: the authorizer threw; the key was refused. */
+    AUTHORIZER_ERRORS("authorizerErrors"),
+    /** REFUSED events not published because more than 100 came within a second (they are counted above all the same). */
+    REFUSED_EVENTS_SUPPRESSED("refusedEventsSuppressed"),
 
     // the client's own
     SESSIONS("sessions", Side.CLIENT),

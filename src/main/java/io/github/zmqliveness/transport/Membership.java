@@ -31,6 +31,12 @@ final class Membership {
     private final Counters.Owner counters;
     private final EventDispatcher<Object> events;
     private final BiConsumer<Identity, byte[]> sendControl;
+    /** Sends a command to one connection of an identity: the one being refused or evicted. */
+    interface ConnectionSender {
+        void send(Identity identity, Conn conn, byte[] frame);
+    }
+
+    private final ConnectionSender sendToConnection;
     private final Logger log;
     private final RateLimitedLog rateLimited;
     private final long evictionGraceNanos;
@@ -49,7 +55,8 @@ final class Membership {
     private final Instant startWall = Instant.now();
 
     Membership(RouterConfig config, PeerTable table, Sessions sessions, Outboxes outboxes, Connections connections,
-            Counters.Owner counters, EventDispatcher<Object> events, BiConsumer<Identity, byte[]> sendControl, Logger log,
+            Counters.Owner counters, EventDispatcher<Object> events, BiConsumer<Identity, byte[]> sendControl,
+            ConnectionSender sendToConnection, Logger log,
             RateLimitedLog rateLimited, long evictionGraceNanos, Runnable checkStall,
             java.util.function.Predicate<SocketChannel> closePending) {
         this.closePending = closePending;
@@ -63,6 +70,7 @@ final class Membership {
         this.counters = counters;
         this.events = events;
         this.sendControl = sendControl;
+        this.sendToConnection = sendToConnection;
         this.log = log;
         this.evictionGraceNanos = evictionGraceNanos;
     }
@@ -275,10 +283,13 @@ final class Membership {
         rateLimited.warn("identity-in-use", now, "refused {} from {}: the identity is held by a live protocol client at {}; "
                 + "told to retry in {} ms. Two clients with one routing id, or a stranger using it", identity,
                 Connections.peerOf(key), Connections.peerOf(holder.address()), retryMillis);
-        sessions.hold(identity);
-        refusedPipes.merge(identity, 1, Integer::sum); // the newcomer's pipe will be reported gone under this name
-        displaced.put(identity, holder.address());
-        shutZombie(holder.address(), now);
+        if (!config.bindsIdentities()) {
+            // Without CURVE the newcomer's handshake took the holder's pipe; with it, the holder kept its connection.
+            sessions.hold(identity);
+            refusedPipes.merge(identity, 1, Integer::sum); // the newcomer's pipe will be reported gone under this name
+            displaced.put(identity, holder.address());
+            shutZombie(holder.address(), now);
+        }
         refuse(identity, conn, now, hello ? Command.disconnect(Command.Reason.CONFLICT, retryMillis,
                 "identity " + identity + " is held by another live client") : null);
     }
@@ -333,7 +344,7 @@ final class Membership {
             } else if (!conn.shutting) {
                 conn.eviction = true;
                 if (r.heartbeating()) {
-                    sendControl.accept(r.identity(), Command.disconnect(Command.Reason.EVICTED,
+                    sendToConnection.send(r.identity(), conn, Command.disconnect(Command.Reason.EVICTED,
                             config.heartbeatInterval.toMillis(), reason.name()).encode());
                     connections.shutdownAt(conn, now + evictionGraceNanos);
                 } else {

@@ -3,6 +3,8 @@ package io.github.zmqliveness.transport;
 import io.github.zmqliveness.MessageHandler;
 import io.github.zmqliveness.PeerListener;
 
+import io.github.zmqliveness.KeyAuthorizer;
+
 import java.time.Duration;
 import java.util.List;
 
@@ -36,6 +38,10 @@ public final class RouterConfig {
     public final boolean acceptLegacyZmtp;
     public final PeerListener listener;
     public final MessageHandler handler;
+    /** The router's CurveZMQ secret key, or null for no CURVE (the NULL mechanism). */
+    public final byte[] curveSecretKey;
+    /** With {@link #curveSecretKey}: which identities each client key may use. */
+    public final KeyAuthorizer authorizer;
 
     @SuppressWarnings("checkstyle:ParameterNumber")
     public RouterConfig(List<String> endpoints, Duration heartbeatInterval, int liveness, boolean transportHeartbeat,
@@ -44,7 +50,9 @@ public final class RouterConfig {
                         long maxQueuedBytes, Duration messageTtl, int sendHighWaterMark, int maxConnections, int acceptBacklog, int ioThreads,
                         int conflictThreshold, Duration conflictWindow, Duration quarantine, int receiveQueueCapacity,
                         Duration closeTimeout, Duration resumeWindow, double maxJoinsPerSecond, boolean acceptLegacyZmtp,
-                        PeerListener listener, MessageHandler handler) {
+                        PeerListener listener, MessageHandler handler, byte[] curveSecretKey, KeyAuthorizer authorizer) {
+        this.curveSecretKey = curveSecretKey == null ? null : curveSecretKey.clone();
+        this.authorizer = authorizer;
         this.endpoints = List.copyOf(endpoints);
         this.heartbeatInterval = heartbeatInterval;
         this.liveness = liveness;
@@ -72,5 +80,10 @@ public final class RouterConfig {
         this.acceptLegacyZmtp = acceptLegacyZmtp;
         this.listener = listener;
         this.handler = handler;
+    }
+
+    /** True if connections are served under the identity their CurveZMQ key is authorized for (see Authenticator). */
+    public boolean bindsIdentities() {
+        return curveSecretKey != null;
     }
 }

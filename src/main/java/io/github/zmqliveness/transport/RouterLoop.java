@@ -1,5 +1,6 @@
 package io.github.zmqliveness.transport;
 
+import io.github.zmqliveness.AuthorizedKeys;
 import io.github.zmqliveness.EvictReason;
 import io.github.zmqliveness.Identity;
 import io.github.zmqliveness.Message;
@@ -7,6 +8,7 @@ import io.github.zmqliveness.PeerEvent;
 import io.github.zmqliveness.PeerListener;
 import io.github.zmqliveness.PeerSnapshot;
 import io.github.zmqliveness.PeerState;
+import io.github.zmqliveness.RefusalReason;
 import io.github.zmqliveness.SendResult;
 import io.github.zmqliveness.Session;
 import io.github.zmqliveness.Stall;
@@ -134,6 +136,15 @@ public final class RouterLoop {
     };
     private final List<byte[]> frameBuffer = new ArrayList<>();
     private final Map<Metadata, String> keyByMetadata = new java.util.IdentityHashMap<>();
+    /** CURVE: the handshake's grants, null without CURVE. */
+    private Authenticator authenticator;
+    private final Map<Metadata, Authenticator.Grant> grantByMetadata = new java.util.IdentityHashMap<>();
+    /** CURVE: the connection whose message is being handled, to which control frames for its identity go. */
+    private Conn inbound;
+    private long refusedEventsWindowStart;
+    private int refusedEventsInWindow;
+    private long authorizerGeneration = -1;
+    private long nextAuthorizationCheck;
     /**
      * What ZeroMQ hands us as {@code [identity, marker]} when an identified connection dies
      * (ZMQ_DISCONNECT_MSG): random per router, so no peer can forge it. It tells which identity's
@@ -172,6 +183,7 @@ public final class RouterLoop {
         this.sessions = new Sessions(outboxes, loopCounters, events);
         this.inbox = new Inbox(config.handler, config.receiveQueueCapacity, loopCounters, badInput, waker::wake);
         this.membership = new Membership(config, table, sessions, outboxes, connections, loopCounters, events, this::sendControl,
+                this::sendControlTo,
                 log, badInput, evictionGraceNanos, this::checkStall, this::closePending);
         this.protocol = new ProtocolServer(config, table, sessions, outboxes, connections, membership, inbox, loopCounters,
                 badInput, this::sendControl, evictionGraceNanos);
@@ -422,6 +434,9 @@ public final class RouterLoop {
             noticeStall(System.nanoTime()); // a stall before this turn (in the poll): held before anything is read or evicted
         }
         takeTransportEvents();
+        if (authenticator != null) {
+            authenticatorTurn(System.nanoTime());
+        }
         Call<?> call;
         while ((call = tasks.poll()) != null) {
             call.run();
@@ -526,7 +541,9 @@ public final class RouterLoop {
         socket = context.createSocket(SocketType.ROUTER);
         base = socket.base();
         socket.setRouterMandatory(true);
-        socket.setRouterHandover(true);
+        // With CURVE each connection has a routing id of the router's choosing (see Authenticator): no two connections
+        // ever share one, and handover stays off so that no claim can ever move a pipe.
+        socket.setRouterHandover(!config.bindsIdentities());
         socket.setLinger(0);
         socket.setSndHWM(config.sendHighWaterMark);
         socket.setMaxMsgSize(config.maxMessageSize);
@@ -545,7 +562,18 @@ public final class RouterLoop {
             socket.setTCPKeepAliveInterval(Math.max(1, config.tcpKeepAliveIdle.toSeconds() / 6));
             socket.setTCPKeepAliveCount(3);
         }
-        if (!config.acceptLegacyZmtp) {
+        if (config.bindsIdentities()) {
+            authenticator = new Authenticator(context, config.authorizer, counters, log, badInput, waker::wake);
+            try {
+                authenticator.start("zmq-liveness-zap");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while starting the CURVE authenticator", e);
+            }
+            socket.setCurveServer(true);
+            socket.setCurveSecretKey(config.curveSecretKey);
+            socket.setZAPDomain(LEGACY_REFUSING_ZAP_DOMAIN);
+        } else if (!config.acceptLegacyZmtp) {
             // JeroMQ refuses ZMTP 1.0 and 2.0 greetings (and garbage it would parse as 1.0) when ZAP is enabled, which
             // a ZAP domain does for the NULL mechanism. No ZAP handler exists in this private context, so ZMTP 3
             // peers go on without any ZAP request: nothing else changes.
@@ -606,6 +634,13 @@ public final class RouterLoop {
             }
         } catch (RuntimeException e) {
             log.debug("unhooking events failed", e);
+        }
+        try {
+            if (authenticator != null) {
+                authenticator.stop();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         try {
             if (context != null) {
@@ -716,15 +751,175 @@ public final class RouterLoop {
                 continue; // a ROUTER always has a body; nothing to deliver
             }
             if (frameBuffer.size() == 1 && Arrays.equals(frameBuffer.get(0), disconnectMarker)) {
-                membership.onPipeGone(Identity.fromWire(first.data()));
+                if (authenticator == null) {
+                    membership.onPipeGone(Identity.fromWire(first.data()));
+                } else {
+                    onBoundPipeGone(first.data());
+                }
                 continue;
             }
             loopCounters.inc(Counter.MESSAGES_RECEIVED);
             // Immutable, so Message keeps it as it is; List.of(one) is a single small object.
             List<byte[]> frames = frameBuffer.size() == 1 ? List.of(frameBuffer.get(0)) : List.copyOf(frameBuffer);
-            protocol.onMessage(first.data(), key, frames);
+            if (authenticator == null) {
+                protocol.onMessage(first.data(), key, frames);
+            } else {
+                onBoundMessage(first.data(), last.getMetadata(), key, frames);
+            }
         }
         return false;
+    }
+
+    /**
+     * CURVE: a message is served under the identity its connection's key was granted, never under the routing id it
+     * came with, which must be the one the handshake gave (else the claim of the client beat the grant in JeroMQ: the
+     * connection is shut, and nothing was ever routed to it, since the router sends only to routing ids it gave).
+     */
+    private void onBoundMessage(byte[] routingId, Metadata md, String key, List<byte[]> frames) {
+        Authenticator.Grant grant = grantOf(md);
+        Conn conn = connections.at(key);
+        if (grant == null || !Arrays.equals(routingId, grant.routingId)) {
+            loopCounters.inc(Counter.REFUSED_NOT_AUTHORIZED);
+            long now = System.nanoTime();
+            badInput.warn("unbound-routing-id", now, "refused a message from {}: its connection's routing id is not the one "
+                    + "the CURVE handshake gave it; the connection is shut", Connections.peerOf(key));
+            if (conn != null && !conn.shutting) {
+                connections.shutdown(conn, now);
+                publishRefused(RefusalReason.IDENTITY_NOT_AUTHORIZED, grant == null ? null : grant.identity, conn.address(), now);
+            }
+            return;
+        }
+        if (conn != null && conn.grant == null) {
+            conn.grant = grant;
+            grant.used = true;
+        }
+        inbound = conn;
+        try {
+            protocol.onMessage(grant.identity.unsafeBytes(), key, frames);
+        } finally {
+            inbound = null;
+        }
+    }
+
+    /** CURVE: a pipe ended; it concerns the table only if it was the pipe of the connection that holds its identity. */
+    private void onBoundPipeGone(byte[] routingId) {
+        Authenticator.Grant grant = authenticator.grant(Authenticator.hex(routingId));
+        if (grant == null) {
+            return; // never served (its first message never came), or not one of ours
+        }
+        authenticator.forget(grant);
+        Conn holder = holderOf(grant.identity);
+        if (holder != null && holder.grant == grant) {
+            membership.onPipeGone(grant.identity);
+        }
+    }
+
+    private Authenticator.Grant grantOf(Metadata md) {
+        if (md == null) {
+            return null;
+        }
+        Authenticator.Grant g = grantByMetadata.get(md);
+        if (g == null) {
+            if (grantByMetadata.size() > 2 * connections.size() + 64) {
+                grantByMetadata.clear();
+            }
+            g = authenticator.grant(md.get(Authenticator.CONNECTION_PROPERTY));
+            if (g != null) {
+                grantByMetadata.put(md, g);
+            }
+        }
+        return g;
+    }
+
+    /** CURVE: the connection the table says holds {@code identity}, or null. */
+    private Conn holderOf(Identity identity) {
+        PeerRecord r = table.get(identity);
+        return r == null || r.address() == null ? null : connections.at(r.address());
+    }
+
+    /**
+     * The routing id to write to for {@code identity}: the identity itself, or with CURVE the routing id of the
+     * connection that holds it (for a control frame, the connection being handled if it is one of that identity: a
+     * newcomer refused or paced is told so on its own connection). Null if none.
+     */
+    private byte[] routeOf(Identity identity, boolean control) {
+        if (authenticator == null) {
+            return identity.unsafeBytes();
+        }
+        if (control && inbound != null && inbound.grant != null && inbound.grant.identity.equals(identity)) {
+            return inbound.grant.routingId;
+        }
+        Conn holder = holderOf(identity);
+        return holder == null || holder.grant == null ? null : holder.grant.routingId;
+    }
+
+    /** A REFUSED event, at most 100 a second (the rest counted). */
+    private void publishRefused(RefusalReason why, Identity identity, String address, long now) {
+        if (now - refusedEventsWindowStart > TimeUnit.SECONDS.toNanos(1)) {
+            refusedEventsWindowStart = now;
+            refusedEventsInWindow = 0;
+        }
+        if (++refusedEventsInWindow > 100) {
+            loopCounters.inc(Counter.REFUSED_EVENTS_SUPPRESSED);
+            return;
+        }
+        events.publish(PeerEvent.refused(why, identity, address, Instant.now()));
+    }
+
+    /**
+     * CURVE: publishes the handshakes the authenticator refused; forgets grants never used; and when the authorizer's
+     * keys changed, turns away connections whose key is no longer authorized for the identity they are served under.
+     */
+    private void authenticatorTurn(long now) {
+        Authenticator.Refusal refusal;
+        while ((refusal = authenticator.nextRefusal()) != null) {
+            publishRefused(refusal.reason, null, refusal.host, now);
+        }
+        if (now - nextAuthorizationCheck < 0) {
+            return;
+        }
+        nextAuthorizationCheck = now + TimeUnit.SECONDS.toNanos(1);
+        authenticator.expireUnused(now, 2 * config.handshakeInterval.toNanos() + TimeUnit.SECONDS.toNanos(10));
+        if (!(config.authorizer instanceof AuthorizedKeys)) {
+            return;
+        }
+        AuthorizedKeys keys = (AuthorizedKeys) config.authorizer;
+        keys.identities(new byte[32]); // lets it notice a changed file
+        long generation = keys.generation();
+        if (generation == authorizerGeneration) {
+            return;
+        }
+        boolean first = authorizerGeneration == -1;
+        authorizerGeneration = generation;
+        if (!first) {
+            revokeUnauthorized(now);
+        }
+    }
+
+    private void revokeUnauthorized(long now) {
+        for (Conn conn : connections.all()) {
+            Authenticator.Grant g = conn.grant;
+            if (g == null || conn.shutting) {
+                continue;
+            }
+            List<Identity> allowed;
+            try {
+                allowed = config.authorizer.identities(g.publicKey.clone());
+            } catch (RuntimeException e) {
+                allowed = List.of();
+            }
+            if (!allowed.isEmpty() && allowed.get(0).equals(g.identity)) {
+                continue;
+            }
+            log.info("key {} is no longer authorized for {}: its connection from {} is shut", g.key(), g.identity, conn.address());
+            PeerRecord r = table.get(g.identity);
+            if (r != null && holderOf(g.identity) == conn) {
+                membership.evictPeer(r, EvictReason.EXPLICIT, true, now);
+            } else {
+                connections.shutdown(conn, now);
+            }
+            publishRefused(RefusalReason.IDENTITY_NOT_AUTHORIZED, g.identity, conn.address(), now);
+        }
     }
 
     /**
@@ -766,11 +961,12 @@ public final class RouterLoop {
      */
     private boolean write(Outbox ob, byte[][] frames, long bytes) {
         byte[] tag = ob.dataTag;
-        if (!base.send(new Msg(ob.identity.unsafeBytes()), ZMQ.SNDMORE | ZMQ.DONTWAIT)) {
-            if (base.errno() == ZError.EAGAIN) {
+        byte[] route = routeOf(ob.identity, false);
+        if (route == null || !base.send(new Msg(route), ZMQ.SNDMORE | ZMQ.DONTWAIT)) {
+            if (route != null && base.errno() == ZError.EAGAIN) {
                 return false;
             }
-            // EHOSTUNREACH: the connection died and DISCONNECTED is not processed yet
+            // EHOSTUNREACH (or, with CURVE, no connection holds the identity): the connection died and DISCONNECTED is not processed yet
             ob.release(bytes);
             loopCounters.inc(Counter.DROPPED_PEER_GONE);
             return true;
@@ -791,17 +987,29 @@ public final class RouterLoop {
      * (HEARTBEAT) or precede a shutdown; WELCOME goes through {@link Outboxes#control}, which never loses it.
      */
     private void sendControl(Identity identity, byte[] frame) {
-        writeCommand(identity, frame);
+        writeCommand(routeOf(identity, true), frame);
+    }
+
+    /** As {@link #sendControl}, to one connection of the identity (which may no longer hold it in the table). */
+    private void sendControlTo(Identity identity, Conn conn, byte[] frame) {
+        if (authenticator == null) {
+            writeCommand(identity.unsafeBytes(), frame);
+        } else if (conn != null && conn.grant != null) {
+            writeCommand(conn.grant.routingId, frame);
+        }
     }
 
     /** A queued command (see {@link Outboxes#control}); false if the pipe is full. */
     private boolean writeControl(Outbox ob, byte[] frame) {
-        return writeCommand(ob.identity, frame);
+        return writeCommand(routeOf(ob.identity, false), frame);
     }
 
     /** Writes {@code [identity, frame]}; false only if the pipe is full (EAGAIN). Unroutable: the command is gone. */
-    private boolean writeCommand(Identity identity, byte[] frame) {
-        if (!base.send(new Msg(identity.unsafeBytes()), ZMQ.SNDMORE | ZMQ.DONTWAIT)) {
+    private boolean writeCommand(byte[] route, byte[] frame) {
+        if (route == null) {
+            return true; // nobody to write to: the command is gone, as for EHOSTUNREACH
+        }
+        if (!base.send(new Msg(route), ZMQ.SNDMORE | ZMQ.DONTWAIT)) {
             return base.errno() != ZError.EAGAIN;
         }
         base.send(new Msg(frame), 0);

@@ -1,0 +1,260 @@
+package io.github.zmqliveness.transport;
+
+import io.github.zmqliveness.CurveKeyPair;
+import io.github.zmqliveness.Identity;
+import io.github.zmqliveness.KeyAuthorizer;
+import io.github.zmqliveness.RefusalReason;
+import org.slf4j.Logger;
+import org.zeromq.SocketType;
+import org.zeromq.ZContext;
+import org.zeromq.ZMQ;
+import org.zeromq.ZMQException;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The router's ZAP handler (RFC 27) when it binds identities to CurveZMQ keys. For each CURVE handshake it asks the
+ * {@link KeyAuthorizer} about the client's key: an unknown key is refused (status 400) and the handshake fails. An
+ * allowed one gets a <b>routing id of the router's choosing</b>, 0x00 and 16 random bytes, through the reply's
+ * {@code Identity} property: JeroMQ applies it after the client's own (it reads the ZAP reply after the client's
+ * metadata), so the routing id a client claims never names its pipe, and ROUTER_HANDOVER never hands an identity to a
+ * newcomer. The loop then serves the connection under its key's identity ({@link Grant}); the reply's
+ * {@value #CONNECTION_PROPERTY} property, which every message of the connection carries, says which grant it is.
+ *
+ * <p>Runs on its own thread, a REP socket on {@code inproc://zeromq.zap.01} of the router's context.
+ */
+final class Authenticator implements Runnable {
+    /** Message metadata property naming the connection's grant (hex of its routing id's random bytes). */
+    static final String CONNECTION_PROPERTY = "X-Liveness-Connection";
+    private static final int ROUTING_ID_RANDOM_BYTES = 16;
+
+    /** What a handshake was granted: the routing id it was given and the identity it is served under. */
+    static final class Grant {
+        final byte[] routingId;
+        final byte[] publicKey;
+        final Identity identity;
+        final String host;
+        final long grantedAt;
+        /** Set by the loop once a message of the connection was read (never expired then). */
+        volatile boolean used;
+
+        Grant(byte[] routingId, byte[] publicKey, Identity identity, String host, long grantedAt) {
+            this.routingId = routingId;
+            this.publicKey = publicKey;
+            this.identity = identity;
+            this.host = host;
+            this.grantedAt = grantedAt;
+        }
+
+        String key() {
+            return CurveKeyPair.encode(publicKey);
+        }
+    }
+
+    /** A handshake refused here, for the loop to publish. */
+    static final class Refusal {
+        final RefusalReason reason;
+        final String host;
+        final long at;
+
+        Refusal(RefusalReason reason, String host, long at) {
+            this.reason = reason;
+            this.host = host;
+            this.at = at;
+        }
+    }
+
+    private final ZContext context;
+    private final KeyAuthorizer authorizer;
+    private final Counters counters;
+    private final Logger log;
+    private final RateLimitedLog rateLimited;
+    private final Runnable wake;
+    private final SecureRandom random = new SecureRandom();
+    private final Map<String, Grant> grants = new ConcurrentHashMap<>();
+    private final ConcurrentLinkedQueue<Refusal> refusals = new ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.CountDownLatch bound = new java.util.concurrent.CountDownLatch(1);
+    private volatile boolean running = true;
+    private volatile RuntimeException bindFailure;
+    private Thread thread;
+
+    Authenticator(ZContext context, KeyAuthorizer authorizer, Counters counters, Logger log, RateLimitedLog rateLimited, Runnable wake) {
+        this.context = context;
+        this.authorizer = authorizer;
+        this.counters = counters;
+        this.log = log;
+        this.rateLimited = rateLimited;
+        this.wake = wake;
+    }
+
+    /** Starts the thread and returns once its socket is bound (before the router binds, so no handshake misses it). */
+    void start(String threadName) throws InterruptedException {
+        thread = new Thread(this, threadName);
+        thread.setDaemon(true);
+        thread.start();
+        bound.await();
+        if (bindFailure != null) {
+            throw bindFailure;
+        }
+    }
+
+    /** Stops the thread; before the context is closed. */
+    void stop() throws InterruptedException {
+        running = false;
+        if (thread != null) {
+            thread.join(TimeUnit.SECONDS.toMillis(5));
+        }
+    }
+
+    /** The grant a message's {@value #CONNECTION_PROPERTY} names, or null. */
+    Grant grant(String connection) {
+        return connection == null ? null : grants.get(connection);
+    }
+
+    /** Forgets a grant whose connection is gone. */
+    void forget(Grant g) {
+        grants.remove(hex(g.routingId));
+    }
+
+    /** Every grant (the loop re-checks them when the authorizer's keys change). */
+    Iterable<Grant> grants() {
+        return grants.values();
+    }
+
+    /** Forgets grants never used within {@code maxAgeNanos} (handshakes that failed after ZAP, or never sent). */
+    void expireUnused(long now, long maxAgeNanos) {
+        grants.values().removeIf(g -> !g.used && now - g.grantedAt > maxAgeNanos);
+    }
+
+    Refusal nextRefusal() {
+        return refusals.poll();
+    }
+
+    @Override
+    public void run() {
+        ZMQ.Socket rep;
+        try {
+            rep = context.createSocket(SocketType.REP);
+            rep.setLinger(0);
+            rep.setReceiveTimeOut(100);
+            rep.bind("inproc://zeromq.zap.01");
+        } catch (ZMQException e) {
+            bindFailure = new IllegalStateException("cannot start the CURVE authenticator: " + e.getMessage(), e);
+            bound.countDown();
+            return;
+        }
+        bound.countDown();
+        try {
+            while (running && !Thread.currentThread().isInterrupted()) {
+                byte[] version;
+                try {
+                    version = rep.recv(0);
+                } catch (ZMQException e) {
+                    break; // context closing
+                }
+                if (version == null) {
+                    continue; // timeout: check running
+                }
+                byte[][] request = new byte[7][];
+                request[0] = version;
+                int n = 1;
+                while (rep.hasReceiveMore() && n < 7) {
+                    request[n++] = rep.recv(0);
+                }
+                while (rep.hasReceiveMore()) {
+                    rep.recv(0); // more frames than RFC 27 has: ignored
+                }
+                answer(rep, request, n);
+            }
+        } finally {
+            rep.close();
+        }
+    }
+
+    private void answer(ZMQ.Socket rep, byte[][] request, int frames) {
+        long now = System.nanoTime();
+        byte[] requestId = frames > 1 ? request[1] : new byte[0];
+        String host = frames > 3 ? new String(request[3], StandardCharsets.UTF_8) : "?";
+        String mechanism = frames > 5 ? new String(request[5], StandardCharsets.UTF_8) : "";
+        if (frames < 7 || !"CURVE".equals(mechanism) || request[6] == null || request[6].length != CurveKeyPair.KEY_BYTES) {
+            // Only CURVE reaches here: the socket is a CURVE server and refuses other mechanisms in the greeting.
+            reply(rep, requestId, "400", "CURVE required", "", null);
+            refusals.add(new Refusal(RefusalReason.HANDSHAKE_FAILED, host, now));
+            wake.run();
+            return;
+        }
+        byte[] key = request[6];
+        List<Identity> ids;
+        try {
+            ids = authorizer.identities(key.clone());
+        } catch (RuntimeException e) {
+            counters.inc(Counter.AUTHORIZER_ERRORS);
+            rateLimited.warn("authorizer", now, "the key authorizer threw {} for key {} from {}; the key is refused", e,
+                    CurveKeyPair.encode(key), host);
+            ids = null;
+        }
+        if (ids == null || ids.isEmpty() || ids.get(0) == null) {
+            counters.inc(Counter.REFUSED_UNKNOWN_KEY);
+            rateLimited.warn("unknown-key", now, "refused a CURVE handshake from {}: key {} is not authorized for any identity",
+                    host, CurveKeyPair.encode(key));
+            reply(rep, requestId, "400", "key not authorized", "", null);
+            refusals.add(new Refusal(RefusalReason.UNKNOWN_KEY, host, now));
+            wake.run();
+            return;
+        }
+        byte[] routingId = new byte[1 + ROUTING_ID_RANDOM_BYTES];
+        random.nextBytes(routingId);
+        routingId[0] = 0;
+        Grant g = new Grant(routingId, key.clone(), ids.get(0), host, now);
+        String name = hex(routingId);
+        grants.put(name, g);
+        counters.inc(Counter.KEYS_ACCEPTED);
+        if (log.isDebugEnabled()) {
+            log.debug("key {} from {} accepted as {}", g.key(), host, g.identity);
+        }
+        reply(rep, requestId, "200", "OK", g.key(), metadata(routingId, name));
+    }
+
+    private static void reply(ZMQ.Socket rep, byte[] requestId, String status, String text, String userId, byte[] metadata) {
+        rep.sendMore("1.0");
+        rep.sendMore(requestId);
+        rep.sendMore(status);
+        rep.sendMore(text);
+        rep.sendMore(userId);
+        rep.send(metadata == null ? new byte[0] : metadata, 0);
+    }
+
+    /** ZMTP metadata: the routing id as {@code Identity}, and the grant's name. */
+    private static byte[] metadata(byte[] routingId, String name) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        property(out, "Identity", routingId);
+        property(out, CONNECTION_PROPERTY, name.getBytes(StandardCharsets.US_ASCII));
+        return out.toByteArray();
+    }
+
+    private static void property(ByteArrayOutputStream out, String name, byte[] value) {
+        byte[] n = name.getBytes(StandardCharsets.US_ASCII);
+        out.write(n.length);
+        out.write(n, 0, n.length);
+        out.write(value.length >>> 24);
+        out.write(value.length >>> 16);
+        out.write(value.length >>> 8);
+        out.write(value.length);
+        out.write(value, 0, value.length);
+    }
+
+    static String hex(byte[] bytes) {
+        StringBuilder sb = new StringBuilder(bytes.length * 2);
+        for (byte b : bytes) {
+            sb.append(Character.forDigit((b >> 4) & 0xF, 16)).append(Character.forDigit(b & 0xF, 16));
+        }
+        return sb.toString();
+    }
+}
