@@ -23,7 +23,8 @@ import java.util.Objects;
  * &lt;Z85 public key&gt; &lt;identity&gt; [&lt;identity&gt; ...]
  * </pre>
  * identities as UTF-8 text, or {@code hex:} and their bytes in hex. A connection is served under its key's first
- * identity.
+ * identity. A comment starts at a field that begins with {@code #} ({@code #} is also a Z85 character: a key that
+ * begins with it is still a key); an identity that begins with {@code #} is written in hex.
  *
  * <p>Reloading: the file is read again when its modification time or size has changed, checked at most once per
  * {@code checkEvery} (1 s by default) when a key is looked up, or at once by {@link #reload()}. A key removed from the
@@ -141,17 +142,11 @@ public final class AuthorizedKeys implements KeyAuthorizer {
         Map<String, List<Identity>> parsed = new HashMap<>();
         String[] lines = text.split("\r?\n", -1);
         for (int n = 0; n < lines.length; n++) {
-            String line = lines[n];
-            int hash = line.indexOf('#');
-            if (hash >= 0) {
-                line = line.substring(0, hash);
-            }
-            line = line.strip();
-            if (line.isEmpty()) {
+            String where = source + ", line " + (n + 1) + ": ";
+            String[] fields = fields(lines[n]);
+            if (fields.length == 0) {
                 continue;
             }
-            String where = source + ", line " + (n + 1) + ": ";
-            String[] fields = line.split("\\s+");
             if (fields.length < 2) {
                 throw new IllegalArgumentException(where + "expected '<Z85 public key> <identity> [<identity> ...]'");
             }
@@ -174,6 +169,36 @@ public final class AuthorizedKeys implements KeyAuthorizer {
             }
         }
         return Collections.unmodifiableMap(parsed);
+    }
+
+    /**
+     * The line's fields up to a comment. '#' is a Z85 character, so a comment is a field that starts with '#', except
+     * a first field that is a key (40 characters of valid Z85).
+     */
+    private static String[] fields(String line) {
+        String stripped = line.strip();
+        if (stripped.isEmpty()) {
+            return new String[0];
+        }
+        String[] all = stripped.split("\\s+");
+        int end = 0;
+        while (end < all.length) {
+            String f = all[end];
+            if (f.startsWith("#") && !(end == 0 && isKey(f))) {
+                break;
+            }
+            end++;
+        }
+        return java.util.Arrays.copyOf(all, end);
+    }
+
+    private static boolean isKey(String field) {
+        try {
+            CurveKeyPair.decode(field, "key");
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     private static Identity identity(String field) {

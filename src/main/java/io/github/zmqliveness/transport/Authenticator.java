@@ -28,12 +28,20 @@ import java.util.concurrent.TimeUnit;
  * newcomer. The loop then serves the connection under its key's identity ({@link Grant}); the reply's
  * {@value #CONNECTION_PROPERTY} property, which every message of the connection carries, says which grant it is.
  *
- * <p>Runs on its own thread, a REP socket on {@code inproc://zeromq.zap.01} of the router's context.
+ * <p>That order holds only if the reply is not there yet when JeroMQ's I/O thread looks for it right after writing the
+ * request, so replies are held back {@value #REPLY_DELAY_MILLIS} ms. If the client's routing id wins all the same (the
+ * I/O thread was descheduled longer than that), the loop sees a routing id it did not give and shuts the connection:
+ * nothing is ever routed to a routing id the router did not give.
+ *
+ * <p>Runs on its own thread, a ROUTER socket on {@code inproc://zeromq.zap.01} of the router's context.
  */
 final class Authenticator implements Runnable {
     /** Message metadata property naming the connection's grant (hex of its routing id's random bytes). */
     static final String CONNECTION_PROPERTY = "X-Liveness-Connection";
     private static final int ROUTING_ID_RANDOM_BYTES = 16;
+    /** How long a reply is held back (see run()). */
+    static final int REPLY_DELAY_MILLIS = 2;
+    private static final long REPLY_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(REPLY_DELAY_MILLIS);
 
     /** What a handshake was granted: the routing id it was given and the identity it is served under. */
     static final class Grant {
@@ -139,56 +147,80 @@ final class Authenticator implements Runnable {
 
     @Override
     public void run() {
-        ZMQ.Socket rep;
+        ZMQ.Socket zap;
         try {
-            rep = context.createSocket(SocketType.REP);
-            rep.setLinger(0);
-            rep.setReceiveTimeOut(100);
-            rep.bind("inproc://zeromq.zap.01");
+            zap = context.createSocket(SocketType.ROUTER);
+            zap.setLinger(0);
+            zap.bind("inproc://zeromq.zap.01");
         } catch (ZMQException e) {
             bindFailure = new IllegalStateException("cannot start the CURVE authenticator: " + e.getMessage(), e);
             bound.countDown();
             return;
         }
         bound.countDown();
+        java.util.ArrayDeque<byte[][]> due = new java.util.ArrayDeque<>();
+        java.util.ArrayDeque<Long> dueAt = new java.util.ArrayDeque<>();
         try {
             while (running && !Thread.currentThread().isInterrupted()) {
-                byte[] version;
+                long now = System.nanoTime();
+                while (!dueAt.isEmpty() && now - dueAt.peekFirst() >= 0) {
+                    dueAt.pollFirst();
+                    send(zap, due.pollFirst());
+                }
+                long waitMillis = dueAt.isEmpty() ? 100 : Math.max(0, TimeUnit.NANOSECONDS.toMillis(dueAt.peekFirst() - now));
+                zap.setReceiveTimeOut((int) waitMillis == 0 && !dueAt.isEmpty() ? 1 : (int) waitMillis);
+                byte[] peer;
                 try {
-                    version = rep.recv(0);
+                    peer = zap.recv(0);
                 } catch (ZMQException e) {
                     break; // context closing
                 }
-                if (version == null) {
-                    continue; // timeout: check running
+                if (peer == null) {
+                    continue; // timeout: replies due, or check running
                 }
-                byte[][] request = new byte[7][];
-                request[0] = version;
+                byte[][] frames = new byte[9][];
+                frames[0] = peer;
                 int n = 1;
-                while (rep.hasReceiveMore() && n < 7) {
-                    request[n++] = rep.recv(0);
+                while (zap.hasReceiveMore() && n < frames.length) {
+                    frames[n++] = zap.recv(0);
                 }
-                while (rep.hasReceiveMore()) {
-                    rep.recv(0); // more frames than RFC 27 has: ignored
+                while (zap.hasReceiveMore()) {
+                    zap.recv(0); // more frames than RFC 27 has: ignored
                 }
-                answer(rep, request, n);
+                // frames: peer, empty delimiter, then the 7 of RFC 27 (version ... credentials)
+                byte[][] request = java.util.Arrays.copyOfRange(frames, 2, 9);
+                byte[][] reply = answer(request, Math.max(0, n - 2));
+                byte[][] envelope = new byte[2 + reply.length][];
+                envelope[0] = peer;
+                envelope[1] = new byte[0];
+                System.arraycopy(reply, 0, envelope, 2, reply.length);
+                // Never answer at once: JeroMQ's I/O thread reads a ZAP reply right after writing the request, and one
+                // that is there already would be applied before the client's own metadata, whose routing id would win.
+                due.addLast(envelope);
+                dueAt.addLast(System.nanoTime() + REPLY_DELAY_NANOS);
             }
         } finally {
-            rep.close();
+            zap.close();
         }
     }
 
-    private void answer(ZMQ.Socket rep, byte[][] request, int frames) {
+    private static void send(ZMQ.Socket zap, byte[][] frames) {
+        for (int i = 0; i < frames.length; i++) {
+            zap.send(frames[i], i < frames.length - 1 ? ZMQ.SNDMORE : 0);
+        }
+    }
+
+    /** The reply frames (version, request id, status, text, user id, metadata) to a request of {@code frames} frames. */
+    private byte[][] answer(byte[][] request, int frames) {
         long now = System.nanoTime();
         byte[] requestId = frames > 1 ? request[1] : new byte[0];
         String host = frames > 3 ? new String(request[3], StandardCharsets.UTF_8) : "?";
         String mechanism = frames > 5 ? new String(request[5], StandardCharsets.UTF_8) : "";
         if (frames < 7 || !"CURVE".equals(mechanism) || request[6] == null || request[6].length != CurveKeyPair.KEY_BYTES) {
             // Only CURVE reaches here: the socket is a CURVE server and refuses other mechanisms in the greeting.
-            reply(rep, requestId, "400", "CURVE required", "", null);
             refusals.add(new Refusal(RefusalReason.HANDSHAKE_FAILED, host, now));
             wake.run();
-            return;
+            return reply(requestId, "400", "CURVE required", "", null);
         }
         byte[] key = request[6];
         List<Identity> ids;
@@ -204,10 +236,9 @@ final class Authenticator implements Runnable {
             counters.inc(Counter.REFUSED_UNKNOWN_KEY);
             rateLimited.warn("unknown-key", now, "refused a CURVE handshake from {}: key {} is not authorized for any identity",
                     host, CurveKeyPair.encode(key));
-            reply(rep, requestId, "400", "key not authorized", "", null);
             refusals.add(new Refusal(RefusalReason.UNKNOWN_KEY, host, now));
             wake.run();
-            return;
+            return reply(requestId, "400", "key not authorized", "", null);
         }
         byte[] routingId = new byte[1 + ROUTING_ID_RANDOM_BYTES];
         random.nextBytes(routingId);
@@ -219,16 +250,12 @@ final class Authenticator implements Runnable {
         if (log.isDebugEnabled()) {
             log.debug("key {} from {} accepted as {}", g.key(), host, g.identity);
         }
-        reply(rep, requestId, "200", "OK", g.key(), metadata(routingId, name));
+        return reply(requestId, "200", "OK", g.key(), metadata(routingId, name));
     }
 
-    private static void reply(ZMQ.Socket rep, byte[] requestId, String status, String text, String userId, byte[] metadata) {
-        rep.sendMore("1.0");
-        rep.sendMore(requestId);
-        rep.sendMore(status);
-        rep.sendMore(text);
-        rep.sendMore(userId);
-        rep.send(metadata == null ? new byte[0] : metadata, 0);
+    private static byte[][] reply(byte[] requestId, String status, String text, String userId, byte[] metadata) {
+        return new byte[][] {"1.0".getBytes(StandardCharsets.US_ASCII), requestId, status.getBytes(StandardCharsets.US_ASCII),
+                text.getBytes(StandardCharsets.UTF_8), userId.getBytes(StandardCharsets.US_ASCII), metadata == null ? new byte[0] : metadata};
     }
 
     /** ZMTP metadata: the routing id as {@code Identity}, and the grant's name. */

@@ -45,7 +45,7 @@ public final class EventRecorder implements PeerListener {
     }
 
     public List<PeerEvent> of(Identity id) {
-        return events().stream().filter(e -> e.identity().equals(id)).collect(Collectors.toList());
+        return events().stream().filter(e -> id.equals(e.identity())).collect(Collectors.toList());
     }
 
     public long count(PeerEvent.Type type, Identity id) {
@@ -63,7 +63,7 @@ public final class EventRecorder implements PeerListener {
     }
 
     public Seen awaitType(PeerEvent.Type type, Identity id, long afterNanos, Duration atMost) {
-        return await(e -> e.type() == type && e.identity().equals(id), afterNanos, atMost);
+        return await(e -> e.type() == type && id.equals(e.identity()), afterNanos, atMost);
     }
 
     public Seen awaitEvicted(Identity id, long afterNanos, Duration atMost) {
