@@ -108,13 +108,16 @@ final class ClientCommand {
                 .put("time", Instant.now().toString()));
         try {
             for (Member m : members) {
-                m.client = DealerClient.builder()
+                DealerClient.Builder builder = DealerClient.builder()
                         .identity(m.identity)
                         .connect(options.endpoints.toArray(new String[0]))
                         .heartbeat(options.heartbeat, options.liveness)
                         .resume(options.resume).stopOnConflict(options.stopOnConflict)
-                        .listener(m::onEvent)
-                        .build();
+                        .listener(m::onEvent);
+                if (options.curveServerKey != null) {
+                    builder.curve(options.curveServerKey, options.curvePublic, options.curveSecret);
+                }
+                m.client = builder.build();
             }
         } catch (IllegalArgumentException | IllegalStateException e) {
             err.println("client: " + e.getMessage());

@@ -27,6 +27,10 @@ final class ClientOptions {
     final boolean resume;
     final boolean stopOnConflict;
     final boolean help;
+    /** CURVE: the server's public key and this client's key pair (Z85); all null without CURVE. */
+    String curveServerKey;
+    String curvePublic;
+    String curveSecret;
 
     private ClientOptions(List<String> endpoints, List<String> identities, Duration interval, Duration heartbeat, int liveness,
                           boolean resume, boolean stopOnConflict, boolean help) {
@@ -49,6 +53,9 @@ final class ClientOptions {
         int liveness = DEFAULT_LIVENESS;
         boolean resume = true;
         boolean stopOnConflict = false;
+        String curveServerKey = null;
+        String curvePublic = null;
+        String curveSecret = null;
         OptionReader options = new OptionReader("client", args);
         while (options.advance()) {
             switch (options.name()) {
@@ -78,6 +85,15 @@ final class ClientOptions {
                     options.noValue();
                     stopOnConflict = true;
                     break;
+                case "--curve-server-key":
+                    curveServerKey = options.keyValue();
+                    break;
+                case "--curve-public":
+                    curvePublic = options.keyValue();
+                    break;
+                case "--curve-secret":
+                    curveSecret = options.keyValue();
+                    break;
                 case "-h":
                 case "--help":
                     return new ClientOptions(endpoints, List.of(), interval, heartbeat, liveness, resume, stopOnConflict, true);
@@ -91,7 +107,16 @@ final class ClientOptions {
         if (identity == null) {
             throw new UsageException("client: --identity is required, for example --identity host-a");
         }
-        return new ClientOptions(endpoints, identities(identity, count), interval, heartbeat, liveness, resume, stopOnConflict, false);
+        int curveGiven = (curveServerKey != null ? 1 : 0) + (curvePublic != null ? 1 : 0) + (curveSecret != null ? 1 : 0);
+        if (curveGiven != 0 && curveGiven != 3) {
+            throw new UsageException("client: CURVE needs all three of --curve-server-key, --curve-public and --curve-secret");
+        }
+        ClientOptions parsed = new ClientOptions(endpoints, identities(identity, count), interval, heartbeat, liveness, resume,
+                stopOnConflict, false);
+        parsed.curveServerKey = curveServerKey;
+        parsed.curvePublic = curvePublic;
+        parsed.curveSecret = curveSecret;
+        return parsed;
     }
 
     private static List<String> identities(String base, int count) throws UsageException {

@@ -58,6 +58,17 @@ final class OptionReader {
     }
 
     /** The current option's value as a ZeroMQ endpoint, {@code transport://address}. */
+    /** A CurveZMQ key as 40 Z85 characters. */
+    String keyValue() throws UsageException {
+        String v = value();
+        try {
+            io.github.zmqliveness.CurveKeyPair.decode(v, name);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(command + ": " + e.getMessage());
+        }
+        return v;
+    }
+
     String endpointValue() throws UsageException {
         String value = value();
         if (!value.matches("[a-z]+://.+")) {

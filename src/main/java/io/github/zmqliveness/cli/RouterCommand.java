@@ -1,5 +1,7 @@
 package io.github.zmqliveness.cli;
 
+import io.github.zmqliveness.AuthorizedKeys;
+import io.github.zmqliveness.CurveKeyPair;
 import io.github.zmqliveness.LivenessRouter;
 import io.github.zmqliveness.PeerEvent;
 import io.github.zmqliveness.PeerListener;
@@ -7,6 +9,7 @@ import io.github.zmqliveness.Stall;
 import io.github.zmqliveness.Message;
 
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -47,15 +50,21 @@ final class RouterCommand {
                         }
                     });
             options.endpoints.forEach(builder::bind);
+            if (options.curveSecret != null) {
+                builder.curve(options.curveSecret, AuthorizedKeys.load(Path.of(options.authorizedKeys)));
+            }
             router = builder.build();
-        } catch (IllegalArgumentException | IllegalStateException e) {
+        } catch (IllegalArgumentException | IllegalStateException | java.io.UncheckedIOException e) {
             err.println("router: " + e.getMessage());
             return 1;
         }
-        out.write(new JsonObject()
+        JsonObject listening = new JsonObject()
                 .put("event", "listening")
-                .put("endpoints", router.endpoints())
-                .put("time", Instant.now().toString()));
+                .put("endpoints", router.endpoints());
+        if (options.curveSecret != null) {
+            listening.put("curve_public_key", CurveKeyPair.fromSecret(options.curveSecret).publicKey());
+        }
+        out.write(listening.put("time", Instant.now().toString()));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stopOnSignal(router), "zmq-liveness-cli-stop"));
 
         serve(router);

@@ -15,6 +15,9 @@ final class RouterOptions {
     final int liveness;
     final boolean echo;
     final boolean help;
+    /** CURVE: the router's secret key (Z85) and the authorized keys file; both null without CURVE. */
+    String curveSecret;
+    String authorizedKeys;
 
     private RouterOptions(List<String> endpoints, Duration heartbeat, int liveness, boolean echo, boolean help) {
         this.endpoints = Collections.unmodifiableList(endpoints);
@@ -29,6 +32,8 @@ final class RouterOptions {
         Duration heartbeat = DEFAULT_HEARTBEAT;
         int liveness = DEFAULT_LIVENESS;
         boolean echo = false;
+        String curveSecret = null;
+        String authorizedKeys = null;
         OptionReader options = new OptionReader("router", args);
         while (options.advance()) {
             switch (options.name()) {
@@ -45,6 +50,12 @@ final class RouterOptions {
                     options.noValue();
                     echo = true;
                     break;
+                case "--curve-secret":
+                    curveSecret = options.keyValue();
+                    break;
+                case "--authorized-keys":
+                    authorizedKeys = options.value();
+                    break;
                 case "-h":
                 case "--help":
                     return new RouterOptions(endpoints, heartbeat, liveness, echo, true);
@@ -55,6 +66,13 @@ final class RouterOptions {
         if (endpoints.isEmpty()) {
             throw new UsageException("router: --bind is required, for example --bind tcp://127.0.0.1:5555");
         }
-        return new RouterOptions(endpoints, heartbeat, liveness, echo, false);
+        if ((curveSecret == null) != (authorizedKeys == null)) {
+            throw new UsageException("router: --curve-secret and --authorized-keys go together (CURVE binds each client key "
+                    + "to the identities the file lists)");
+        }
+        RouterOptions parsed = new RouterOptions(endpoints, heartbeat, liveness, echo, false);
+        parsed.curveSecret = curveSecret;
+        parsed.authorizedKeys = authorizedKeys;
+        return parsed;
     }
 }

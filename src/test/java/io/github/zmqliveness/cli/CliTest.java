@@ -1,6 +1,7 @@
 package io.github.zmqliveness.cli;
 
 import io.github.zmqliveness.ClientEvent;
+import io.github.zmqliveness.CurveKeyPair;
 import io.github.zmqliveness.EvictReason;
 import io.github.zmqliveness.Identity;
 import io.github.zmqliveness.LivenessRouter;
@@ -18,6 +19,8 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.time.Instant;
@@ -187,7 +190,12 @@ class CliTest {
                 List.of("client", "--connect", "tcp://127.0.0.1:5555", "--identity", "host-a", "--count", "many"),
                 List.of("client", "--connect", "tcp://127.0.0.1:5555", "--identity", "host-a", "--interval", "100"),
                 List.of("client", "--connect", "tcp://127.0.0.1:5555", "--identity", "host-a", "--heartbeat", "1ms"),
-                List.of("client", "--connect", "tcp://127.0.0.1:5555", "--identity", "host-a", "--no-resume=yes"))) {
+                List.of("client", "--connect", "tcp://127.0.0.1:5555", "--identity", "host-a", "--no-resume=yes"),
+                List.of("keygen", "--bits", "256"),
+                List.of("router", "--bind", "tcp://127.0.0.1:5555", "--curve-secret", "too-short", "--authorized-keys", "k"),
+                List.of("router", "--bind", "tcp://127.0.0.1:5555", "--curve-secret", CurveKeyPair.generate().secretKey()),
+                List.of("client", "--connect", "tcp://127.0.0.1:5555", "--identity", "host-a", "--curve-server-key",
+                        CurveKeyPair.generate().publicKey()))) {
             ByteArrayOutputStream err = new ByteArrayOutputStream();
             int code = Main.run(args, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true));
             assertEquals(Main.EXIT_USAGE, code, args.toString());
@@ -414,6 +422,59 @@ class CliTest {
                     p.destroyForcibly();
                     p.waitFor(10, TimeUnit.SECONDS);
                 }
+            }
+        }
+    }
+
+    /** Runs {@code keygen} in this JVM: its one JSON line, as public and secret key. */
+    private static String[] keygen() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        assertEquals(Main.EXIT_OK, Main.run(List.of("keygen"), new PrintStream(out, true), System.err));
+        String line = out.toString(StandardCharsets.UTF_8);
+        Matcher m = Pattern.compile("^\\{\"public\":\"(.{40})\",\"secret\":\"(.{40})\"\\}\n$").matcher(line);
+        assertTrue(m.matches(), "one JSON line with two 40-character keys: " + line);
+        return new String[] {m.group(1), m.group(2)};
+    }
+
+    /**
+     * CURVE from the command line: {@code keygen} makes the keys, the router serves a client whose key the
+     * authorized-keys file lists (under the file's identity) and prints a {@code refused} line for a key it does not.
+     */
+    @Test
+    void curveRouterServesAnAuthorizedClientAndRefusesAnUnknownKey(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        String[] server = keygen();
+        String[] client = keygen();
+        String[] stranger = keygen();
+        Path keys = dir.resolve("authorized_keys");
+        Files.writeString(keys, "# clients\n" + client[0] + " host-c\n");
+        List<Process> processes = new ArrayList<>();
+        try {
+            Process router = start(processes, "router", "--bind", "tcp://127.0.0.1:*", "--heartbeat", E2E_HEARTBEAT, "--echo",
+                    "--curve-secret", server[1], "--authorized-keys", keys.toString());
+            Lines routerOut = Lines.of(router.getInputStream());
+            Lines routerErr = Lines.of(router.getErrorStream());
+            String endpoint = endpointOf(routerOut, routerErr);
+            String listening = routerOut.find("\"event\":\"listening\"").orElseThrow();
+            assertTrue(listening.contains("\"curve_public_key\":" + Json.quote(server[0])), "the public key clients need: " + listening);
+
+            Process good = start(processes, "client", "--connect", endpoint, "--identity", "host-c", "--interval", "100ms",
+                    "--heartbeat", E2E_HEARTBEAT, "--curve-server-key", server[0], "--curve-public", client[0], "--curve-secret", client[1]);
+            Lines goodOut = Lines.of(good.getInputStream());
+            Lines goodErr = Lines.of(good.getErrorStream());
+            awaitLine(goodOut, 0, "connected", "host-c", goodErr);
+            awaitLine(routerOut, 0, "joined", "host-c", routerErr);
+            await("seq echoed to host-c").atMost(Duration.ofSeconds(20)).until(() -> !seqs(goodOut, 0, "host-c").isEmpty());
+
+            start(processes, "client", "--connect", endpoint, "--identity", "host-c", "--interval", "100ms", "--heartbeat",
+                    E2E_HEARTBEAT, "--curve-server-key", server[0], "--curve-public", stranger[0], "--curve-secret", stranger[1]);
+            String refused = await("refused line; stdout:\n" + routerOut).atMost(Duration.ofSeconds(20))
+                    .until(() -> routerOut.find("\"event\":\"refused\""), Optional::isPresent).get();
+            assertTrue(refused.contains("\"reason\":\"unknown_key\"") && refused.contains("\"address\":\"127.0.0.1"), refused);
+            assertTrue(routerOut.find("\"event\":\"took_over\"").isEmpty(), "host-c was not disturbed: " + routerOut);
+        } finally {
+            for (Process p : processes) {
+                p.destroyForcibly();
+                p.waitFor(10, TimeUnit.SECONDS);
             }
         }
     }
