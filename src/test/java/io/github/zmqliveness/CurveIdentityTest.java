@@ -190,6 +190,31 @@ class CurveIdentityTest {
     }
 
     @Test
+    void aKeyRemovedFromTheFileIsTurnedAwayWhileConnected(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path file = dir.resolve("keys");
+        Files.writeString(file, alice.publicKey() + " alice\n" + mallory.publicKey() + " mallory\n");
+        EventRecorder events = new EventRecorder();
+        Identity aliceId = Identity.of("alice");
+        try (LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").heartbeatInterval(INTERVAL).liveness(3)
+                .curve(server.secretKey(), AuthorizedKeys.load(file, Duration.ZERO)).listener(events).build();
+             DealerClient a = client(router.endpoints().get(0), "alice", alice);
+             DealerClient m = client(router.endpoints().get(0), "mallory", mallory)) {
+            await().atMost(WAIT).until(() -> a.state() == ClientState.READY && m.state() == ClientState.READY);
+            long start = System.nanoTime();
+            Files.writeString(file, "# alice revoked\n" + mallory.publicKey() + " mallory\n");
+            Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 5_000));
+            EventRecorder.Seen refused = events.await(e -> e.type() == PeerEvent.Type.REFUSED, start, WAIT);
+            assertEquals(RefusalReason.IDENTITY_NOT_AUTHORIZED, refused.event.refusal());
+            assertEquals(aliceId, refused.event.identity());
+            events.awaitEvicted(aliceId, start, WAIT);
+            await().atMost(WAIT).until(() -> router.stats().get("refusedUnknownKey") >= 1); // and it cannot come back
+            assertTrue(router.peer(aliceId).isEmpty());
+            assertEquals(ClientState.READY, m.state(), "the other client is untouched");
+            assertEquals(0, events.count(PeerEvent.Type.EVICTED, Identity.of("mallory")));
+        }
+    }
+
+    @Test
     void authorizedKeysParseReloadAndSayWhatIsWrong(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         Path file = dir.resolve("keys");
         Files.writeString(file, alice.publicKey() + " alice hex:626f62\n");
