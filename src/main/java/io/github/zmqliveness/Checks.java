@@ -23,6 +23,13 @@ final class Checks {
         return n;
     }
 
+    static int atLeast(int n, int min, String what) {
+        if (n < min) {
+            throw new IllegalArgumentException(what + " must be at least " + min + ", not " + n);
+        }
+        return n;
+    }
+
     static long positive(long n, String what) {
         if (n < 1) {
             throw new IllegalArgumentException(what + " must be positive, got " + n);

@@ -284,6 +284,8 @@ public final class LivenessRouter implements AutoCloseable {
         private RouterMessageHandler routerHandler;
         private byte[] curveSecretKey;
         private KeyAuthorizer authorizer;
+        private int maxConnectionsPerHost;
+        private int maxUnheardConnections;
 
         private Builder() {
         }
@@ -346,6 +348,30 @@ public final class LivenessRouter implements AutoCloseable {
          */
         public Builder acceptLegacyZmtp(boolean accept) {
             this.acceptLegacyZmtp = accept;
+            return this;
+        }
+
+        /**
+         * At most this many open connections from one host (IP address); 0, the default, for no limit beyond
+         * {@link #maxConnections(int)}. A connection over the limit is closed as soon as it is accepted, counted
+         * ({@code connectionsRefused}, {@code connectionsRefusedPerHost}) and reported ({@link PeerEvent.Type#REFUSED},
+         * reason {@link RefusalReason#LIMIT}). Mind clients behind one NAT address.
+         */
+        public Builder maxConnectionsPerHost(int connections) {
+            this.maxConnectionsPerHost = Checks.atLeast(connections, 0, "max connections per host");
+            return this;
+        }
+
+        /**
+         * At most this many open connections that have not sent a message yet: in their handshake, or silent (a plain
+         * DEALER that only receives stays unheard); 0, the default, for no limit. Bounds what a flood of connections
+         * that never finish their handshake can hold within {@link #handshakeInterval(Duration)}. Over the limit a new
+         * connection is closed as soon as it is accepted, counted ({@code connectionsRefused},
+         * {@code connectionsRefusedUnheard}) and reported (REFUSED, reason LIMIT). Set it above the clients that may
+         * reconnect at once (a router restart brings them all back together).
+         */
+        public Builder maxUnheardConnections(int connections) {
+            this.maxUnheardConnections = Checks.atLeast(connections, 0, "max unheard connections");
             return this;
         }
 
@@ -583,11 +609,13 @@ public final class LivenessRouter implements AutoCloseable {
             java.util.concurrent.atomic.AtomicReference<LivenessRouter> self = new java.util.concurrent.atomic.AtomicReference<>();
             RouterMessageHandler withRouter = routerHandler;
             MessageHandler handler = withRouter == null ? this.handler : m -> withRouter.onMessage(self.get(), m);
-            return new LivenessRouter(new RouterConfig(endpoints, heartbeatInterval, liveness, transportHeartbeat, zmtpIvl, zmtpTimeout,
+            RouterConfig config = new RouterConfig(endpoints, heartbeatInterval, liveness, transportHeartbeat, zmtpIvl, zmtpTimeout,
                     handshakeInterval, tcpKeepAlive, tcpKeepAliveIdle, maxMessageSize, maxQueuedMessages, maxQueuedBytes, messageTtl,
                     sendHighWaterMark, maxConnections, acceptBacklog, ioThreads, conflictThreshold, conflictWindow, quarantine, receiveQueueCapacity,
-                    closeTimeout, resumeWindow, maxJoinsPerSecond, acceptLegacyZmtp, listener, handler, curveSecretKey, authorizer),
-                    self::set);
+                    closeTimeout, resumeWindow, maxJoinsPerSecond, acceptLegacyZmtp, listener, handler, curveSecretKey, authorizer);
+            config.maxConnectionsPerHost = maxConnectionsPerHost;
+            config.maxUnheardConnections = maxUnheardConnections;
+            return new LivenessRouter(config, self::set);
         }
 
     }

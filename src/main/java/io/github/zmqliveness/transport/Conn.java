@@ -15,6 +15,10 @@ final class Conn {
     Identity identity;
     /** CURVE: what its handshake was granted (routing id, key, identity), once its first message was read; else null. */
     Authenticator.Grant grant;
+    /** A message of it was read (see Connections#heard). */
+    boolean heard;
+    /** The peer's host, counted against the per-host limit; null without one. */
+    String host;
     /** The session this connection carries, null until its first message. */
     Session session;
     /** Shut because its identity moved to a newer connection (a zombie): what it still delivers is its old session's. */

@@ -30,14 +30,46 @@ final class Connections {
     private final RateLimitedLog rateLimited;
     private final Logger log;
     private final int max;
+    private final int maxPerHost;
+    private final int maxUnheard;
     private final long confirmTimeoutNanos;
+    /** Open connections per peer host (only with a per-host limit). */
+    private final Map<String, Integer> perHost = new HashMap<>();
+    /** Open connections not yet heard from (in their handshake, or silent). */
+    private int unheard;
 
     Connections(Counters.Owner counters, RateLimitedLog rateLimited, Logger log, int max, long confirmTimeoutNanos) {
+        this(counters, rateLimited, log, max, 0, 0, confirmTimeoutNanos);
+    }
+
+    /** {@code maxPerHost}, {@code maxUnheard}: 0 for no limit. */
+    Connections(Counters.Owner counters, RateLimitedLog rateLimited, Logger log, int max, int maxPerHost, int maxUnheard,
+            long confirmTimeoutNanos) {
         this.counters = counters;
         this.rateLimited = rateLimited;
         this.log = log;
         this.max = max;
+        this.maxPerHost = maxPerHost;
+        this.maxUnheard = maxUnheard;
         this.confirmTimeoutNanos = confirmTimeoutNanos;
+    }
+
+    /** The host part of a connection key ({@code ip} of {@code ip:port/...}), or null. */
+    static String hostOf(String key) {
+        String peer = peerOf(key);
+        if (peer == null) {
+            return null;
+        }
+        int colon = peer.lastIndexOf(':');
+        return colon < 0 ? peer : peer.substring(0, colon);
+    }
+
+    /** The first message of a connection was read: it is no longer counted as unheard. */
+    void heard(Conn conn) {
+        if (!conn.heard) {
+            conn.heard = true;
+            unheard--;
+        }
     }
 
     /** The key of the connection between {@code peer} and {@code self} (either may be null: then what is known). */
@@ -57,25 +89,51 @@ final class Connections {
         return slash < 0 ? key : key.substring(0, slash);
     }
 
-    /** An ACCEPTED event. Beyond the limit the connection is shut at once and counted. */
-    void accepted(SocketChannel channel, String key, long now) {
+    /**
+     * An ACCEPTED event. Beyond a limit (connections, connections from one host, connections not yet heard from) the
+     * connection is shut at once and counted; the limit that bit is returned (null if none did).
+     */
+    String accepted(SocketChannel channel, String key, long now) {
         counters.inc(Counter.CONNECTIONS_ACCEPTED);
         Conn conn = new Conn(channel, key);
         if (log.isDebugEnabled()) {
             log.debug("connection accepted: {}", key);
         }
         byChannel.put(channel, conn);
+        unheard++;
+        String host = hostOf(key);
+        int fromHost = 0;
+        if (maxPerHost > 0 && host != null) {
+            conn.host = host;
+            fromHost = perHost.merge(host, 1, Integer::sum);
+        }
+        String limit = null;
         if (byChannel.size() > max) {
-            counters.inc(Counter.CONNECTIONS_REFUSED);
+            limit = "maxConnections";
             rateLimited.warn("connections", now, "refused a connection from {}: {} connections are open, the limit is {} "
                     + "(raise maxConnections if this is expected load)", conn.address(), byChannel.size() - 1, max);
+        } else if (maxPerHost > 0 && fromHost > maxPerHost) {
+            limit = "maxConnectionsPerHost";
+            counters.inc(Counter.CONNECTIONS_REFUSED_PER_HOST);
+            rateLimited.warn("connections-per-host", now, "refused a connection from {}: {} connections from {} are open, the "
+                    + "limit is {} (maxConnectionsPerHost)", conn.address(), fromHost - 1, host, maxPerHost);
+        } else if (maxUnheard > 0 && unheard > maxUnheard) {
+            limit = "maxUnheardConnections";
+            counters.inc(Counter.CONNECTIONS_REFUSED_UNHEARD);
+            rateLimited.warn("connections-unheard", now, "refused a connection from {}: {} connections have not sent a message "
+                    + "yet (in their handshake, or silent), the limit is {} (maxUnheardConnections)", conn.address(), unheard - 1,
+                    maxUnheard);
+        }
+        if (limit != null) {
+            counters.inc(Counter.CONNECTIONS_REFUSED);
             conn.shutting = true;
             conn.shutdownInput();
-            return;
+            return limit;
         }
         if (key != null) {
             byAddress.put(key, conn);
         }
+        return null;
     }
 
     /**
@@ -88,6 +146,13 @@ final class Connections {
             return null;
         }
         counters.inc(Counter.CONNECTIONS_CLOSED);
+        if (!conn.heard) {
+            conn.heard = true;
+            unheard--;
+        }
+        if (conn.host != null) {
+            perHost.computeIfPresent(conn.host, (h, n) -> n == 1 ? null : n - 1);
+        }
         if (log.isDebugEnabled()) {
             log.debug("connection closed: {}{}", conn.key, conn.shutting ? " (shut by the router)" : "");
         }

@@ -29,7 +29,12 @@ public enum Counter {
     ZOMBIES_SHUT("zombiesShut"),
     CONNECTIONS_ACCEPTED("connectionsAccepted"),
     CONNECTIONS_CLOSED("connectionsClosed"),
+    /** Connections shut as soon as accepted because a limit was reached (all limits; the two below say which). */
     CONNECTIONS_REFUSED("connectionsRefused"),
+    /** Of those, refused for maxConnectionsPerHost. */
+    CONNECTIONS_REFUSED_PER_HOST("connectionsRefusedPerHost"),
+    /** Of those, refused for maxUnheardConnections. */
+    CONNECTIONS_REFUSED_UNHEARD("connectionsRefusedUnheard"),
     /**
      * Connections that ended, not shut by the router, before it read any message from them: refused or failed
      * handshakes (garbage, legacy ZMTP), clients that gave up while waiting, port probes.

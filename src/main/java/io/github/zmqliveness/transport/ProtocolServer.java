@@ -75,6 +75,9 @@ final class ProtocolServer {
     void onMessage(byte[] routingId, String key, List<byte[]> frames) {
         long now = System.nanoTime();
         Conn conn = connections.at(key);
+        if (conn != null && !conn.heard) {
+            connections.heard(conn);
+        }
         Identity identity = identityOf(routingId, conn);
         if (identity.isGenerated() && conn != null && conn.identity != null && !conn.identity.equals(identity)) {
             // Left in a pipe that ROUTER_HANDOVER renamed: it came from conn.identity's old connection, and belongs to

@@ -38,6 +38,10 @@ public final class RouterConfig {
     public final boolean acceptLegacyZmtp;
     public final PeerListener listener;
     public final MessageHandler handler;
+    /** Open connections allowed from one host (IP address); 0 for no limit. */
+    public int maxConnectionsPerHost;
+    /** Open connections allowed that have not sent a message yet; 0 for no limit. */
+    public int maxUnheardConnections;
     /** The router's CurveZMQ secret key, or null for no CURVE (the NULL mechanism). */
     public final byte[] curveSecretKey;
     /** With {@link #curveSecretKey}: which identities each client key may use. */

@@ -176,7 +176,8 @@ public final class RouterLoop {
         this.evictionGraceNanos = Math.min(TimeUnit.MILLISECONDS.toNanos(50), intervalNanos / 4);
         this.stallThresholdNanos = intervalNanos / 2;
         this.confirmTimeoutNanos = Math.max(TimeUnit.SECONDS.toNanos(2), intervalNanos * (config.liveness + 2));
-        this.connections = new Connections(loopCounters, badInput, log, config.maxConnections, confirmTimeoutNanos);
+        this.connections = new Connections(loopCounters, badInput, log, config.maxConnections, config.maxConnectionsPerHost,
+                config.maxUnheardConnections, confirmTimeoutNanos);
         long ttlNanos = config.messageTtl == null ? Long.MAX_VALUE : config.messageTtl.toNanos();
         this.outboxes = new Outboxes(counters, config.maxQueuedMessages, config.maxQueuedBytes, ttlNanos, waker::wake);
         this.outboxes.writeDirectlyWith(writer);
@@ -706,7 +707,10 @@ public final class RouterLoop {
         TransportEvent e;
         while ((e = transportEvents.poll()) != null) {
             if (e.accepted) {
-                connections.accepted(e.channel, e.key, System.nanoTime()); // read here: most turns have no event
+                long now = System.nanoTime(); // read here: most turns have no event
+                if (connections.accepted(e.channel, e.key, now) != null) {
+                    publishRefused(RefusalReason.LIMIT, null, Connections.peerOf(e.key), now);
+                }
             } else {
                 pendingDisconnects.add(e);
             }
