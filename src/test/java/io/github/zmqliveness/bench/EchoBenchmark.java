@@ -58,7 +58,18 @@ public class EchoBenchmark {
     }
 
     static ZMQ.Socket dealer(ZContext ctx, String identity, String endpoint) {
+        return dealer(ctx, identity, endpoint, null);
+    }
+
+    /** A dealer; with {@code curveServerKey} a CurveZMQ client with a key pair of its own. */
+    static ZMQ.Socket dealer(ZContext ctx, String identity, String endpoint, byte[] curveServerKey) {
         ZMQ.Socket s = ctx.createSocket(SocketType.DEALER);
+        if (curveServerKey != null) {
+            io.github.zmqliveness.CurveKeyPair mine = io.github.zmqliveness.CurveKeyPair.generate();
+            s.setCurveServerKey(curveServerKey);
+            s.setCurvePublicKey(mine.publicKeyBytes());
+            s.setCurveSecretKey(mine.secretKeyBytes());
+        }
         s.setIdentity(identity.getBytes(StandardCharsets.UTF_8));
         s.setLinger(0);
         s.setHandshakeIvl(1000);
@@ -104,7 +115,7 @@ public class EchoBenchmark {
             payload = payload(payloadSize);
             sockets = new ZMQ.Socket[dealerCount];
             for (int i = 0; i < dealerCount; i++) {
-                sockets[i] = dealer(clients, "bench-dealer-" + i, server.endpoint());
+                sockets[i] = dealer(clients, "bench-dealer-" + i, server.endpoint(), server.curveServerKey());
                 send(sockets[i], payload); // the first message makes the peer join
                 recv(sockets[i]);
             }

@@ -1,5 +1,7 @@
 package io.github.zmqliveness.bench;
 
+import io.github.zmqliveness.CurveKeyPair;
+import io.github.zmqliveness.Identity;
 import io.github.zmqliveness.LivenessRouter;
 import io.github.zmqliveness.Message;
 import io.github.zmqliveness.SendResult;
@@ -9,6 +11,7 @@ import org.zeromq.ZMQ;
 import org.zeromq.ZMQException;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -29,7 +32,19 @@ public abstract class EchoServer implements AutoCloseable {
         /** LivenessRouter with a MessageHandler that calls send() on the router's own loop thread. */
         HANDLER,
         /** LivenessRouter with an application thread that calls receive() then send(). */
-        RECEIVE
+        RECEIVE,
+        /** RAW with CurveZMQ (no ZAP handler: any client key is accepted), the baseline for the CURVE kind below. */
+        RAW_CURVE,
+        /** HANDLER with {@code curve(...)}: every client key is authorized for an identity named after it. */
+        HANDLER_CURVE
+    }
+
+    /** The servers' CurveZMQ key pair (one per JVM), for the CURVE kinds. */
+    static final CurveKeyPair CURVE_KEYS = CurveKeyPair.generate();
+
+    /** The public key a client must use, or null if this server does not speak CURVE. */
+    byte[] curveServerKey() {
+        return null;
     }
 
     /** Sends that were not QUEUED (or raw sends that failed): must stay 0 for the figures to mean anything. */
@@ -42,9 +57,11 @@ public abstract class EchoServer implements AutoCloseable {
 
     static EchoServer start(Kind kind) {
         switch (kind) {
-            case RAW: return new Raw();
-            case HANDLER: return new Handler();
+            case RAW: return new Raw(false);
+            case HANDLER: return new Handler(false);
             case RECEIVE: return new Receive();
+            case RAW_CURVE: return new Raw(true);
+            case HANDLER_CURVE: return new Handler(true);
             default: throw new AssertionError(kind);
         }
     }
@@ -55,8 +72,10 @@ public abstract class EchoServer implements AutoCloseable {
         private final Thread thread;
         private volatile boolean running = true;
         private volatile String endpoint;
+        private final boolean curve;
 
-        Raw() {
+        Raw(boolean curve) {
+            this.curve = curve;
             thread = new Thread(this::run, "raw-router-echo");
             thread.setDaemon(true);
             thread.start();
@@ -80,6 +99,10 @@ public abstract class EchoServer implements AutoCloseable {
                 router.setHeartbeatIvl(HEARTBEAT_IVL_MS);
                 router.setHeartbeatTimeout(HEARTBEAT_TIMEOUT_MS);
                 router.setReceiveTimeOut(100);
+                if (curve) {
+                    router.setCurveServer(true);
+                    router.setCurveSecretKey(CURVE_KEYS.secretKeyBytes());
+                }
                 router.bind("tcp://127.0.0.1:*");
                 endpoint = router.getLastEndpoint();
                 bound.countDown();
@@ -108,6 +131,11 @@ public abstract class EchoServer implements AutoCloseable {
         }
 
         @Override
+        byte[] curveServerKey() {
+            return curve ? CURVE_KEYS.publicKeyBytes() : null;
+        }
+
+        @Override
         public void close() {
             running = false;
             try {
@@ -121,9 +149,20 @@ public abstract class EchoServer implements AutoCloseable {
     /** LivenessRouter, echoing from a MessageHandler on the loop thread. */
     static final class Handler extends EchoServer {
         private volatile LivenessRouter router;
+        private final boolean curve;
 
-        Handler() {
-            router = configured(LivenessRouter.builder().bind("tcp://127.0.0.1:*").handler(this::echo)).build();
+        Handler(boolean curve) {
+            this.curve = curve;
+            LivenessRouter.Builder b = configured(LivenessRouter.builder().bind("tcp://127.0.0.1:*").handler(this::echo));
+            if (curve) {
+                b.curve(CURVE_KEYS.secretKey(), key -> List.of(Identity.of("key-" + CurveKeyPair.encode(key))));
+            }
+            router = b.build();
+        }
+
+        @Override
+        byte[] curveServerKey() {
+            return curve ? CURVE_KEYS.publicKeyBytes() : null;
         }
 
         private void echo(Message m) {
