@@ -17,6 +17,7 @@
 #   DETECTION_OPTS  key=value arguments of DetectionBenchmark, e.g. "trialsLong=30 servers=lib,raw"
 #   SCALE_OPTS      key=value arguments of ScaleBenchmark, e.g. "n=4000 batch=4000 idleSeconds=10 raw=false ioThreads=1"
 #   SCALE_JVM       extra JVM options for ScaleBenchmark's router JVM
+#   CURVE_JOIN_OPTS key=value arguments of CurveJoinBenchmark, e.g. "n=1000 trials=3"
 #   STORM_OPTS      key=value arguments of StormBenchmark, e.g. "n=2000 swarms=4 rate=200 trials=3 stormSeconds=90 handshakeMs=5000 clientNice=0"
 #   MVN_OFFLINE     "-o" to build offline once the dependencies are cached
 #
@@ -73,6 +74,12 @@ for bench in "$@"; do
       # shellcheck disable=SC2086
       "$JAVA" -Xms512m -Xmx1g ${STORM_JVM:-} -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
         io.github.zmqliveness.bench.StormBenchmark ${STORM_OPTS:-} | tee target/storm.txt
+      ;;
+    CurveJoin)
+      # CurveJoinBenchmark: N DEALERs (default 1,000) joining at once, with CURVE and without, 3 trials.
+      # shellcheck disable=SC2086
+      "$JAVA" -Xms1g -Xmx1g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
+        io.github.zmqliveness.bench.CurveJoinBenchmark ${CURVE_JOIN_OPTS:-} | tee target/curve-join.txt
       ;;
     EchoCpu)
       : > target/echo-cpu.txt
