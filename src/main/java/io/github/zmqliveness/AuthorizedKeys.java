@@ -23,7 +23,7 @@ import java.util.Objects;
  * &lt;Z85 public key&gt; &lt;identity&gt; [&lt;identity&gt; ...]
  * </pre>
  * identities as UTF-8 text, or {@code hex:} and their bytes in hex. A connection is served under its key's first
- * identity. A comment starts at a field that begins with {@code #} ({@code #} is also a Z85 character: a key that
+ * identity, or under another one listed for the key that a {@link DealerClient} names (see {@link KeyAuthorizer}). A comment starts at a field that begins with {@code #} ({@code #} is also a Z85 character: a key that
  * begins with it is still a key); an identity that begins with {@code #} is written in hex.
  *
  * <p>Reloading: the file is read again when its modification time or size has changed, checked at most once per

@@ -381,7 +381,9 @@ public final class LivenessRouter implements AutoCloseable {
          * computes it); a client whose key {@code authorizer} does not know is refused in the handshake (event
          * {@link PeerEvent.Type#REFUSED}, reason {@link RefusalReason#UNKNOWN_KEY}); peers without CURVE cannot connect.
          *
-         * <p>An accepted connection is served under its key's first identity, <b>whatever routing id it claims</b>: the
+         * <p>An accepted connection is served under its key's first identity (or another of its key's identities that a
+         * {@link DealerClient} names in its HELLO; one its key may not use is refused, REFUSED with reason
+         * {@link RefusalReason#IDENTITY_NOT_AUTHORIZED}), <b>whatever routing id it claims</b>: the
          * router gives each connection a routing id of its own in the handshake and never lets the socket's handover
          * decide who gets an identity. So a client can never receive a message for an identity its key is not
          * authorized for, whether or not it ever sends, and cannot disturb the client that holds it. The same key on a

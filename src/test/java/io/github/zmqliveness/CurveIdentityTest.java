@@ -131,6 +131,29 @@ class CurveIdentityTest {
     }
 
     @Test
+    void aKeyWithSeveralIdentitiesServesTheOneADealerClientNamesAndRefusesOthers() throws Exception {
+        EventRecorder events = new EventRecorder();
+        CurveKeyPair shared = CurveKeyPair.generate();
+        List<ClientEvent> carolEvents = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").heartbeatInterval(INTERVAL).liveness(3)
+                .curve(server.secretKey(), AuthorizedKeys.parse(shared.publicKey() + " alice bob\n")).listener(events).build();
+             DealerClient bob = client(router.endpoints().get(0), "bob", shared);
+             DealerClient carol = DealerClient.builder().identity("carol").connect(router.endpoints().get(0)).heartbeat(INTERVAL, 3)
+                     .curve(server.publicKey(), shared.publicKey(), shared.secretKey()).listener(carolEvents::add).build()) {
+            await().atMost(WAIT).until(() -> bob.state() == ClientState.READY);
+            assertTrue(router.peer(Identity.of("bob")).isPresent(), "served as the identity it named");
+            assertTrue(router.peer(Identity.of("alice")).isEmpty());
+            EventRecorder.Seen refused = events.await(e -> e.type() == PeerEvent.Type.REFUSED, 0, WAIT);
+            assertEquals(RefusalReason.IDENTITY_NOT_AUTHORIZED, refused.event.refusal());
+            assertEquals(Identity.of("carol"), refused.event.identity());
+            await().atMost(WAIT).until(() -> carolEvents.stream().anyMatch(e -> e.type() == ClientEvent.Type.TOLD_TO_LEAVE
+                    && e.reason() == ClientEvent.Reason.CONFLICT));
+            assertTrue(router.peer(Identity.of("carol")).isEmpty());
+            assertEquals(ClientState.READY, bob.state());
+        }
+    }
+
+    @Test
     void anUnknownKeyIsRefusedInTheHandshakeWithAnEvent() {
         EventRecorder events = new EventRecorder();
         CurveKeyPair stranger = CurveKeyPair.generate();

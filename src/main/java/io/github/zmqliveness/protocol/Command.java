@@ -89,6 +89,7 @@ public final class Command {
     private final int liveness;     // WELCOME
     private final Reason reason;    // DISCONNECT
     private final String text;      // DISCONNECT
+    private byte[] identity;        // HELLO, optional: the identity the client asks to be served under (CURVE)
 
     private Command(Type type, byte[] instance, long number, int flags, int millis, int liveness, Reason reason, String text) {
         this.type = type;
@@ -106,6 +107,26 @@ public final class Command {
             throw new IllegalArgumentException("instance id must be 16 bytes");
         }
         return new Command(Type.HELLO, instance.clone(), epoch, flags, 0, 0, null, null);
+    }
+
+    /**
+     * HELLO naming the identity the client asks to be served under, for a server that binds identities to CURVE keys
+     * and allows its key several (section 2 of PROTOCOL.md).
+     */
+    public static Command hello(byte[] instance, long epoch, int flags, byte[] identity) {
+        Command c = hello(instance, epoch, flags);
+        if (identity != null) {
+            if (identity.length < 1 || identity.length > 255) {
+                throw new IllegalArgumentException("identity must be 1 to 255 bytes");
+            }
+            c.identity = identity.clone();
+        }
+        return c;
+    }
+
+    /** HELLO: the identity the client asked for, or null if it named none. */
+    public byte[] identity() {
+        return identity == null ? null : identity.clone();
     }
 
     public static Command welcome(long session, int intervalMillis, int liveness, int flags) {
@@ -214,16 +235,16 @@ public final class Command {
         return frame.length >= 3 && frame[0] == SIGNATURE[0] && frame[1] == SIGNATURE[1] && frame[2] == SIGNATURE[2];
     }
 
-    /** True if {@code frame} is exactly a well-formed HELLO of this version. */
+    /** True if {@code frame} is exactly a well-formed HELLO of this version (with or without an identity). */
     public static boolean isHello(byte[] frame) {
-        return frame.length == HEADER + 16 + 8 + 1 && looksLikeCommand(frame) && frame[3] == VERSION
-                && frame[4] == Type.HELLO.code;
+        return frame.length >= HEADER + 16 + 8 + 1 && frame.length <= HEADER + 16 + 8 + 1 + 255 && looksLikeCommand(frame)
+                && frame[3] == VERSION && frame[4] == Type.HELLO.code;
     }
 
     public byte[] encode() {
         int body;
         switch (type) {
-            case HELLO: body = 16 + 8 + 1; break;
+            case HELLO: body = 16 + 8 + 1 + (identity == null ? 0 : identity.length); break;
             case WELCOME: body = 8 + 4 + 1 + 1; break;
             case DISCONNECT: body = 1 + 4 + text.getBytes(StandardCharsets.UTF_8).length; break;
             case DATA: body = number != 0 ? 8 : 0; break;
@@ -234,6 +255,9 @@ public final class Command {
         switch (type) {
             case HELLO:
                 b.put(instance).putLong(number).put((byte) flags);
+                if (identity != null) {
+                    b.put(identity);
+                }
                 break;
             case WELCOME:
                 b.putLong(number).putInt(millis).put((byte) liveness).put((byte) flags);
@@ -275,10 +299,19 @@ public final class Command {
         try {
             switch (type) {
                 case HELLO: {
-                    expect(frame, type, 16 + 8 + 1);
+                    int rest = frame.length - HEADER - (16 + 8 + 1);
+                    if (rest < 0 || rest > 255) {
+                        throw new MalformedCommandException("HELLO has " + (frame.length - HEADER) + " bytes after the header; "
+                                + "expected 25, and at most 255 more naming an identity");
+                    }
                     byte[] instance = new byte[16];
                     b.get(instance);
-                    return new Command(type, instance, b.getLong(), b.get() & 0xFF, 0, 0, null, null);
+                    Command hello = new Command(type, instance, b.getLong(), b.get() & 0xFF, 0, 0, null, null);
+                    if (rest > 0) {
+                        hello.identity = new byte[rest];
+                        b.get(hello.identity);
+                    }
+                    return hello;
                 }
                 case WELCOME:
                     expect(frame, type, 8 + 4 + 1 + 1);

@@ -47,16 +47,19 @@ final class Authenticator implements Runnable {
     static final class Grant {
         final byte[] routingId;
         final byte[] publicKey;
-        final Identity identity;
+        /** The identities the key may use; the first is the one a connection is served under unless its HELLO names another. */
+        final List<Identity> identities;
         final String host;
         final long grantedAt;
+        /** The identity the connection is served under, fixed at its first message (loop thread only); null before. */
+        Identity served;
         /** Set by the loop once a message of the connection was read (never expired then). */
         volatile boolean used;
 
-        Grant(byte[] routingId, byte[] publicKey, Identity identity, String host, long grantedAt) {
+        Grant(byte[] routingId, byte[] publicKey, List<Identity> identities, String host, long grantedAt) {
             this.routingId = routingId;
             this.publicKey = publicKey;
-            this.identity = identity;
+            this.identities = identities;
             this.host = host;
             this.grantedAt = grantedAt;
         }
@@ -243,12 +246,12 @@ final class Authenticator implements Runnable {
         byte[] routingId = new byte[1 + ROUTING_ID_RANDOM_BYTES];
         random.nextBytes(routingId);
         routingId[0] = 0;
-        Grant g = new Grant(routingId, key.clone(), ids.get(0), host, now);
+        Grant g = new Grant(routingId, key.clone(), List.copyOf(ids), host, now);
         String name = hex(routingId);
         grants.put(name, g);
         counters.inc(Counter.KEYS_ACCEPTED);
         if (log.isDebugEnabled()) {
-            log.debug("key {} from {} accepted as {}", g.key(), host, g.identity);
+            log.debug("key {} from {} accepted for {}", g.key(), host, g.identities);
         }
         return reply(requestId, "200", "OK", g.key(), metadata(routingId, name));
     }

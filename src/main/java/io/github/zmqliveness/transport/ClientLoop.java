@@ -404,7 +404,9 @@ public final class ClientLoop {
         socket.setMaxMsgSize(settings.maxMessageSize + 64L);
         socket.setImmediate(true);
         // ZeroMQ sends HELLO as the very first message of the connection, before anything queued.
-        socket.setHelloMsg(Command.hello(instance, epoch, settings.resume ? Command.FLAG_RESUME : 0).encode());
+        // Under CURVE the HELLO names the identity, for a server that lets one key use several.
+        socket.setHelloMsg(Command.hello(instance, epoch, settings.resume ? Command.FLAG_RESUME : 0,
+                settings.curveServerKey != null ? settings.identity.unsafeBytes() : null).encode());
         resuming = settings.resume ? session : 0;
         dropHeld(Counter.RECEIVED_STALE);
         Attempt a = new Attempt();

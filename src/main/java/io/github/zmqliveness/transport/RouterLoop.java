@@ -782,16 +782,18 @@ public final class RouterLoop {
     private void onBoundMessage(byte[] routingId, Metadata md, String key, List<byte[]> frames) {
         Authenticator.Grant grant = grantOf(md);
         Conn conn = connections.at(key);
+        long now = System.nanoTime();
         if (grant == null || !Arrays.equals(routingId, grant.routingId)) {
             loopCounters.inc(Counter.REFUSED_NOT_AUTHORIZED);
-            long now = System.nanoTime();
-            badInput.warn("unbound-routing-id", now, "refused a message from {}: its connection's routing id ({}) is not the one "
-                    + "the CURVE handshake gave it ({}); the connection is shut", Connections.peerOf(key), Authenticator.hex(routingId),
-                    grant == null ? "none: " + (md == null ? "no metadata" : md.get(Authenticator.CONNECTION_PROPERTY)) : Authenticator.hex(grant.routingId));
+            badInput.warn("unbound-routing-id", now, "refused a message from {}: its connection's routing id is not the one "
+                    + "the CURVE handshake gave it; the connection is shut", Connections.peerOf(key));
             if (conn != null && !conn.shutting) {
                 connections.shutdown(conn, now);
-                publishRefused(RefusalReason.IDENTITY_NOT_AUTHORIZED, grant == null ? null : grant.identity, conn.address(), now);
+                publishRefused(RefusalReason.IDENTITY_NOT_AUTHORIZED, null, conn.address(), now);
             }
+            return;
+        }
+        if (grant.served == null && !serveAs(grant, conn, key, frames.get(0), now)) {
             return;
         }
         if (conn != null && conn.grant == null) {
@@ -800,10 +802,41 @@ public final class RouterLoop {
         }
         inbound = conn;
         try {
-            protocol.onMessage(grant.identity.unsafeBytes(), key, frames);
+            protocol.onMessage(grant.served.unsafeBytes(), key, frames);
         } finally {
             inbound = null;
         }
+    }
+
+    /**
+     * CURVE: fixes the identity a connection is served under, at its first message: the one its HELLO names if it names
+     * one its key may use, else its key's first. A HELLO that names an identity the key may not use is refused: the
+     * client is told why (CONFLICT, retry after 5 minutes) and its connection shut.
+     */
+    private boolean serveAs(Authenticator.Grant grant, Conn conn, String key, byte[] head, long now) {
+        Identity asked = null;
+        if (Command.isHello(head)) {
+            try {
+                byte[] named = Command.decode(head).identity();
+                asked = named == null ? null : Identity.fromWire(named);
+            } catch (io.github.zmqliveness.protocol.MalformedCommandException e) {
+                asked = null; // the protocol server counts and answers it
+            }
+        }
+        if (asked == null || grant.identities.contains(asked)) {
+            grant.served = asked != null ? asked : grant.identities.get(0);
+            return true;
+        }
+        loopCounters.inc(Counter.REFUSED_NOT_AUTHORIZED);
+        log.warn("refused a client from {} that asked for identity {}: its key {} may use only {}", Connections.peerOf(key), asked,
+                grant.key(), grant.identities);
+        writeCommand(grant.routingId, Command.disconnect(Command.Reason.CONFLICT, Command.MAX_RETRY_AFTER_MILLIS,
+                "key " + grant.key() + " is not authorized for identity " + asked).encode());
+        if (conn != null && !conn.shutting) {
+            connections.shutdownAt(conn, now + evictionGraceNanos);
+        }
+        publishRefused(RefusalReason.IDENTITY_NOT_AUTHORIZED, asked, Connections.peerOf(key), now);
+        return false;
     }
 
     /** CURVE: a pipe ended; it concerns the table only if it was the pipe of the connection that holds its identity. */
@@ -813,9 +846,12 @@ public final class RouterLoop {
             return; // never served (its first message never came), or not one of ours
         }
         authenticator.forget(grant);
-        Conn holder = holderOf(grant.identity);
+        if (grant.served == null) {
+            return; // never served
+        }
+        Conn holder = holderOf(grant.served);
         if (holder != null && holder.grant == grant) {
-            membership.onPipeGone(grant.identity);
+            membership.onPipeGone(grant.served);
         }
     }
 
@@ -851,7 +887,7 @@ public final class RouterLoop {
         if (authenticator == null) {
             return identity.unsafeBytes();
         }
-        if (control && inbound != null && inbound.grant != null && inbound.grant.identity.equals(identity)) {
+        if (control && inbound != null && inbound.grant != null && identity.equals(inbound.grant.served)) {
             return inbound.grant.routingId;
         }
         Conn holder = holderOf(identity);
@@ -913,17 +949,17 @@ public final class RouterLoop {
             } catch (RuntimeException e) {
                 allowed = List.of();
             }
-            if (!allowed.isEmpty() && allowed.get(0).equals(g.identity)) {
+            if (g.served == null || allowed.contains(g.served)) {
                 continue;
             }
-            log.info("key {} is no longer authorized for {}: its connection from {} is shut", g.key(), g.identity, conn.address());
-            PeerRecord r = table.get(g.identity);
-            if (r != null && holderOf(g.identity) == conn) {
+            log.info("key {} is no longer authorized for {}: its connection from {} is shut", g.key(), g.served, conn.address());
+            PeerRecord r = table.get(g.served);
+            if (r != null && holderOf(g.served) == conn) {
                 membership.evictPeer(r, EvictReason.EXPLICIT, true, now);
             } else {
                 connections.shutdown(conn, now);
             }
-            publishRefused(RefusalReason.IDENTITY_NOT_AUTHORIZED, g.identity, conn.address(), now);
+            publishRefused(RefusalReason.IDENTITY_NOT_AUTHORIZED, g.served, conn.address(), now);
         }
     }
 

@@ -100,13 +100,28 @@ class CommandTest {
         assertTrue(Command.isHello(hello));
 
         assertFalse(Command.isHello(Arrays.copyOf(hello, hello.length - 1)), "truncated");
-        assertFalse(Command.isHello(Arrays.copyOf(hello, hello.length + 1)), "extra byte");
+        assertFalse(Command.isHello(Arrays.copyOf(hello, hello.length + 256)), "more than an identity's 255 bytes");
         byte[] otherVersion = hello.clone();
         otherVersion[3] = 2;
         assertFalse(Command.isHello(otherVersion), "other version");
         assertFalse(Command.isHello(Command.heartbeat().encode()));
         byte[] helloSizedData = new byte[hello.length];
         assertFalse(Command.isHello(helloSizedData), "zeros of HELLO's length");
+    }
+
+    @Test
+    void helloMayNameAnIdentity() throws Exception {
+        byte[] id = "host-a".getBytes(StandardCharsets.UTF_8);
+        byte[] hello = Command.hello(INSTANCE, 7, Command.FLAG_RESUME, id).encode();
+        assertEquals(30 + id.length, hello.length);
+        assertTrue(Command.isHello(hello));
+        Command decoded = Command.decode(hello);
+        assertArrayEquals(id, decoded.identity());
+        assertArrayEquals(INSTANCE, decoded.instance());
+        assertEquals(7, decoded.epoch());
+        assertEquals(Command.FLAG_RESUME, decoded.flags());
+        assertEquals(null, Command.decode(Command.hello(INSTANCE, 1, 0).encode()).identity(), "none named");
+        assertTrue(Command.isHello(Command.hello(INSTANCE, 1, 0, new byte[255]).encode()));
     }
 
     @Test
