@@ -172,6 +172,18 @@ class CurveIdentityTest {
     }
 
     @Test
+    void aDealerClientWhoseKeyIsUnknownKeepsTryingAndCountsTheRefusal() {
+        EventRecorder events = new EventRecorder();
+        try (LivenessRouter router = router(events).build();
+             DealerClient stranger = client(router.endpoints().get(0), "alice", CurveKeyPair.generate())) {
+            await().atMost(WAIT).until(() -> stranger.counters().get("keyRefused") >= 2); // refused, and tried again
+            assertTrue(router.stats().get("refusedUnknownKey") >= 2);
+            assertTrue(router.peers().isEmpty());
+            assertTrue(stranger.state() != ClientState.READY && stranger.state() != ClientState.STOPPED, stranger.state().toString());
+        }
+    }
+
+    @Test
     void aPeerWithoutCurveCannotConnect() {
         EventRecorder events = new EventRecorder();
         try (LivenessRouter router = router(events).build();

@@ -416,9 +416,17 @@ public final class ClientLoop {
                 a.tcpUpAt = System.nanoTime(); // the loop reads it when its deadline comes; no need to wake it
                 return;
             }
+            if (ev.event == zmq.ZMQ.ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+                counters.inc(Counter.KEY_REFUSED);
+                badInput.warn("key-refused", System.nanoTime(), "client {}: server {} refused this client's CURVE key {} "
+                        + "(status {}): is it in the server's authorized keys, for this identity? Retrying with backoff",
+                        settings.identity, endpoint, settings.curvePublicKey == null ? "?"
+                                : io.github.zmqliveness.CurveKeyPair.encode(settings.curvePublicKey), ev.arg);
+                return; // the connection closes next: DISCONNECTED says so
+            }
             disconnects.add(ev.event == ZMQ.EVENT_DISCONNECTED);
             waker.wake();
-        }, ZMQ.EVENT_CONNECTED | ZMQ.EVENT_DISCONNECTED | ZMQ.EVENT_CONNECT_RETRIED);
+        }, ZMQ.EVENT_CONNECTED | ZMQ.EVENT_DISCONNECTED | ZMQ.EVENT_CONNECT_RETRIED | zmq.ZMQ.ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
         socket.connect(endpoint);
         state = ClientState.CONNECTING;
         // Two phases: the TCP connect must succeed within the liveness bound (at least 2 s: a dropped SYN is sent

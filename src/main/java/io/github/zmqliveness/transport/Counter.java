@@ -110,6 +110,8 @@ public enum Counter {
     CONNECT_FAILED("connectFailed", Side.CLIENT),
     CONNECTION_LOST("connectionLost", Side.CLIENT),
     NO_WELCOME("noWelcome", Side.CLIENT),
+    /** Client: CURVE handshakes the server refused (its authorizer does not know this client's key). */
+    KEY_REFUSED("keyRefused", Side.CLIENT),
     TOLD_TO_LEAVE("toldToLeave", Side.CLIENT);
 
     /** Whose counter it is. */
