@@ -185,10 +185,38 @@ public final class DealerClient implements AutoCloseable {
             return this;
         }
 
-        /** One or more server endpoints, tried in the given order. Required. */
+        /**
+         * One or more server endpoints, tried in the given order. Required.
+         *
+         * @throws IllegalArgumentException for an endpoint that is not {@code tcp://host:port}, {@code ipc://path} or
+         *     {@code inproc://name} (ZeroMQ would only fail later, on the client's own thread)
+         */
         public Builder connect(String... endpoints) {
-            this.endpoints.addAll(Arrays.asList(endpoints));
+            for (String e : endpoints) {
+                this.endpoints.add(checkEndpoint(e));
+            }
             return this;
+        }
+
+        static String checkEndpoint(String endpoint) {
+            Objects.requireNonNull(endpoint, "endpoint");
+            int sep = endpoint.indexOf("://");
+            String scheme = sep < 0 ? "" : endpoint.substring(0, sep);
+            String rest = sep < 0 ? "" : endpoint.substring(sep + 3);
+            boolean ok;
+            if ("tcp".equals(scheme)) {
+                int colon = rest.lastIndexOf(':');
+                String host = colon < 0 ? "" : rest.substring(0, colon);
+                String port = colon < 0 ? "" : rest.substring(colon + 1);
+                ok = !host.isEmpty() && port.matches("[0-9]{1,5}") && Integer.parseInt(port) >= 1 && Integer.parseInt(port) <= 65535;
+            } else {
+                ok = ("ipc".equals(scheme) || "inproc".equals(scheme)) && !rest.isEmpty();
+            }
+            if (!ok) {
+                throw new IllegalArgumentException("endpoint '" + endpoint + "' is not tcp://host:port (port 1-65535), "
+                        + "ipc://path or inproc://name; for example connect(\"tcp://server.example:5555\")");
+            }
+            return endpoint;
         }
 
         /** How the next endpoint is chosen (default {@link Failover#IN_ORDER}). */
