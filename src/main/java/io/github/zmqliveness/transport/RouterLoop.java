@@ -785,8 +785,9 @@ public final class RouterLoop {
         long now = System.nanoTime();
         if (grant == null || !Arrays.equals(routingId, grant.routingId)) {
             loopCounters.inc(Counter.REFUSED_NOT_AUTHORIZED);
-            badInput.warn("unbound-routing-id", now, "refused a message from {}: its connection's routing id is not the one "
-                    + "the CURVE handshake gave it; the connection is shut", Connections.peerOf(key));
+            badInput.warn("unbound-routing-id", now, "refused a message from {}: its connection's routing id ({}) is not the "
+                    + "one the CURVE handshake gave it ({}); the connection is shut", Connections.peerOf(key), Authenticator.hex(routingId),
+                    grant == null ? "none" : Authenticator.hex(grant.routingId));
             if (conn != null && !conn.shutting) {
                 connections.shutdown(conn, now);
                 publishRefused(RefusalReason.IDENTITY_NOT_AUTHORIZED, null, conn.address(), now);
