@@ -24,9 +24,9 @@ import java.util.concurrent.TimeUnit;
  * for this client, and what this client queued while away, is delivered in order, within the
  * queue limits and time to live) or start clean (both are dropped and counted).
  *
- * <p><b>Threading.</b> Thread-safe. One thread ({@code zmq-liveness-client}) owns the socket;
+ * <p><b>Threading.</b> Thread-safe. One thread ({@code zmq-liveness-client-<identity>}) owns the socket;
  * {@link #send} never blocks and messages are written in the order it accepted them. Listener
- * calls run on {@code zmq-liveness-client-events}, in order.
+ * calls run on {@code zmq-liveness-client-events-<identity>}, in order.
  *
  * <pre>{@code
  * try (DealerClient client = DealerClient.builder()

@@ -32,9 +32,9 @@ import java.util.concurrent.TimeUnit;
  * the router's own thread with no hand-off.
  *
  * <p><b>Threading.</b> Every public method is thread-safe. Only the router's loop thread
- * ({@code zmq-liveness-router}) touches the socket. {@link #send} never blocks: it queues the message
+ * ({@code zmq-liveness-router-N}, N numbering the routers of the JVM from 1) touches the socket. {@link #send} never blocks: it queues the message
  * for the loop and says what happened. Messages to one identity are written in the order
- * {@code send} accepted them. Listeners run on {@code zmq-liveness-events} (see {@link PeerListener}).
+ * {@code send} accepted them. Listeners run on {@code zmq-liveness-events-N} (see {@link PeerListener}).
  *
  * <pre>{@code
  * try (LivenessRouter router = LivenessRouter.builder()

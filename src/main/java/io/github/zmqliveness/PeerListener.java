@@ -4,7 +4,7 @@ package io.github.zmqliveness;
  * Receives peer events from a {@link LivenessRouter}.
  *
  * <p>Threading: every listener of a router is called on one dedicated thread,
- * {@code zmq-liveness-events}, never on the socket's loop; events for one router arrive in the
+ * {@code zmq-liveness-events-N}, never on the socket's loop; events for one router arrive in the
  * order they happened. A listener may call any method of the router (send, evict, peers) but
  * should return promptly: events queue up behind a slow listener (they are never dropped), and
  * {@link LivenessRouter#close()} waits at most its close timeout for the queue to drain.

@@ -34,6 +34,20 @@ class RouterSettingsTest {
     }
 
     @Test
+    void twoRoutersInOneJvmHaveThreadsOfTheirOwnName() {
+        try (LivenessRouter a = LivenessRouter.builder().bind("tcp://127.0.0.1:*").build();
+             LivenessRouter b = LivenessRouter.builder().bind("tcp://127.0.0.1:*").build()) {
+            java.util.Set<String> loops = new java.util.HashSet<>();
+            for (Thread t : Thread.getAllStackTraces().keySet()) {
+                if (t.getName().startsWith("zmq-liveness-router-")) {
+                    loops.add(t.getName());
+                }
+            }
+            assertTrue(loops.size() >= 2, "one loop thread name per router: " + loops);
+        }
+    }
+
+    @Test
     void nonPositiveSettingsAreRefusedWithTheirName() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LivenessRouter.builder().acceptBacklog(0));
         assertTrue(e.getMessage().contains("accept backlog"), e.getMessage());

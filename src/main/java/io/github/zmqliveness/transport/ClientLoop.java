@@ -158,9 +158,9 @@ public final class ClientLoop {
         new SecureRandom().nextBytes(instance);
         this.inbound = new ArrayBlockingQueue<>(settings.receiveQueueCapacity);
         this.watch = new ServerWatch(settings.heartbeatInterval.toNanos(), settings.liveness);
-        this.events = new EventDispatcher<>(settings.listener == null ? null : settings.listener::onEvent, "zmq-liveness-client-events",
+        this.events = new EventDispatcher<>(settings.listener == null ? null : settings.listener::onEvent, "zmq-liveness-client-events-" + settings.identity,
                 () -> counters.inc(Counter.LISTENER_ERRORS), () -> counters.inc(Counter.EVENTS_DROPPED), EventDispatcher.DEFAULT_CAPACITY, log);
-        this.thread = new Thread(this::run, "zmq-liveness-client");
+        this.thread = new Thread(this::run, "zmq-liveness-client-" + settings.identity);
         this.thread.setDaemon(true);
     }
 

@@ -159,6 +159,10 @@ public final class RouterLoop {
     /** Longest wait, on close, for the DISCONNECTs to be written (bounded by half the close timeout too). */
     private static final long CLOSE_LINGER_MILLIS = 1_000;
 
+    /** Numbers the routers of this JVM, so that their threads tell them apart (1, 2, ...). */
+    private static final java.util.concurrent.atomic.AtomicInteger INSTANCES = new java.util.concurrent.atomic.AtomicInteger();
+    private final int instanceNumber = INSTANCES.incrementAndGet();
+
     public RouterLoop(RouterConfig config) {
         this.config = config;
         this.table = new PeerTable(new LivenessRules(config.heartbeatInterval, config.liveness, config.conflictThreshold,
@@ -170,7 +174,7 @@ public final class RouterLoop {
             } else {
                 listener.onStall((Stall) e);
             }
-        }, "zmq-liveness-events", () -> counters.inc(Counter.LISTENER_ERRORS), () -> counters.inc(Counter.EVENTS_DROPPED),
+        }, "zmq-liveness-events-" + instanceNumber, () -> counters.inc(Counter.LISTENER_ERRORS), () -> counters.inc(Counter.EVENTS_DROPPED),
                 EventDispatcher.DEFAULT_CAPACITY, log);
         this.intervalNanos = config.heartbeatInterval.toNanos();
         this.evictionGraceNanos = Math.min(TimeUnit.MILLISECONDS.toNanos(50), intervalNanos / 4);
@@ -188,7 +192,7 @@ public final class RouterLoop {
                 log, badInput, evictionGraceNanos, this::checkStall, this::closePending);
         this.protocol = new ProtocolServer(config, table, sessions, outboxes, connections, membership, inbox, loopCounters,
                 badInput, this::sendControl, evictionGraceNanos);
-        this.thread = new Thread(this::run, "zmq-liveness-router");
+        this.thread = new Thread(this::run, "zmq-liveness-router-" + instanceNumber);
         this.thread.setDaemon(true);
     }
 
@@ -566,7 +570,7 @@ public final class RouterLoop {
         if (config.bindsIdentities()) {
             authenticator = new Authenticator(context, config.authorizer, counters, log, badInput, waker::wake);
             try {
-                authenticator.start("zmq-liveness-zap");
+                authenticator.start("zmq-liveness-zap-" + instanceNumber);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while starting the CURVE authenticator", e);
