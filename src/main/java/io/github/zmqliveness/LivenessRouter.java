@@ -226,6 +226,26 @@ public final class LivenessRouter implements AutoCloseable {
     }
 
     /**
+     * True from {@code build()} until {@link #close()} is called or the loop thread stops on a fatal error: a readiness
+     * probe. Thread-safe.
+     */
+    public boolean isRunning() {
+        return loop.isRunning();
+    }
+
+    /**
+     * Waits until the router has stopped: closed by another thread (for example a shutdown hook), or its loop ended on
+     * a fatal error. The router's threads are daemons, so a {@code main} that only serves calls this to keep the JVM
+     * up: {@code router.awaitTermination(Duration.ofDays(365))}. Thread-safe.
+     *
+     * @return true if it stopped, false if the timeout passed first
+     * @throws InterruptedException if the waiting thread is interrupted
+     */
+    public boolean awaitTermination(Duration timeout) throws InterruptedException {
+        return loop.awaitStopped(java.util.Objects.requireNonNull(timeout, "timeout"));
+    }
+
+    /**
      * Tells protocol clients the router is going (DISCONNECT(SHUTTING_DOWN), each with its own
      * return time, spread as {@link Builder#maxJoinsPerSecond} describes) and waits until those are
      * written (at most 1 s, and at most half the close timeout: a peer that does not read holds it

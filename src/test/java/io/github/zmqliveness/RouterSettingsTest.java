@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -45,6 +46,18 @@ class RouterSettingsTest {
             }
             assertTrue(loops.size() >= 2, "one loop thread name per router: " + loops);
         }
+    }
+
+    @Test
+    void awaitTerminationReturnsOnceAnotherThreadClosedTheRouter() throws Exception {
+        LivenessRouter router = LivenessRouter.builder().bind("tcp://127.0.0.1:*").build();
+        assertTrue(router.isRunning());
+        assertFalse(router.awaitTermination(java.time.Duration.ofMillis(50)), "still running");
+        Thread closer = new Thread(router::close);
+        closer.start();
+        assertTrue(router.awaitTermination(java.time.Duration.ofSeconds(20)));
+        assertFalse(router.isRunning());
+        closer.join(20_000);
     }
 
     @Test

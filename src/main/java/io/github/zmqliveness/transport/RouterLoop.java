@@ -228,6 +228,11 @@ public final class RouterLoop {
         return running;
     }
 
+    /** Waits for the loop thread to have stopped (after close(), or a fatal error); false if it has not within the timeout. */
+    public boolean awaitStopped(Duration timeout) throws InterruptedException {
+        return stopped.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
     public boolean isLoopThread() {
         return Thread.currentThread() == thread;
     }
