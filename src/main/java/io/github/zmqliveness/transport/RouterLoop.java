@@ -198,6 +198,29 @@ public final class RouterLoop {
 
     // ------------------------------------------------------------------ lifecycle (any thread)
 
+    /**
+     * What build() throws when the loop cannot open its socket: the failure itself if it is a RuntimeException (a port
+     * in use...), and for a LinkageError (a JeroMQ other than 0.6.0 on the class path: a missing class or method) a
+     * message that names the version found and what to do, with the error as the cause.
+     */
+    static RuntimeException describeStartFailure(Throwable e) {
+        if (e instanceof RuntimeException) {
+            return (RuntimeException) e;
+        }
+        if (e instanceof LinkageError) {
+            String found = null;
+            try {
+                found = org.zeromq.ZMQ.class.getPackage().getImplementationVersion();
+            } catch (Throwable ignored) {
+                // the class itself may be what is missing
+            }
+            return new IllegalStateException("zmq-liveness needs JeroMQ 0.6.0, but the class path holds JeroMQ "
+                    + (found != null ? found : "of another version (or none)") + ": " + e + ". Maven's nearest-wins may have "
+                    + "picked another version; declare org.zeromq:jeromq:0.6.0 in your own dependencies", e);
+        }
+        return new IllegalStateException("the router could not open its socket: " + e, e);
+    }
+
     /** Starts the loop and waits until every endpoint is bound; throws what binding threw. */
     public void start() {
         thread.start();
@@ -388,12 +411,17 @@ public final class RouterLoop {
     private void run() {
         try {
             open();
-        } catch (RuntimeException | IOException | Error e) {
-            startFailure = e instanceof RuntimeException ? e : new IllegalStateException("the router could not open its socket: " + e, e);
+        } catch (Throwable e) {
+            startFailure = describeStartFailure(e);
             running = false;
-            releaseQuietly();
-            started.countDown();
-            stopped.countDown();
+            try {
+                releaseQuietly();
+            } catch (Throwable t) {
+                startFailure.addSuppressed(t);
+            } finally {
+                started.countDown(); // build() must never wait out its 30 s for a loop that failed
+                stopped.countDown();
+            }
             return;
         }
         started.countDown();
