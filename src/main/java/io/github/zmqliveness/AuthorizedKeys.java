@@ -84,8 +84,12 @@ public final class AuthorizedKeys implements KeyAuthorizer {
         read();
     }
 
-    /** How many times the keys were (re)read; a router turns away revoked connections when it changes. */
+    /**
+     * How many times the keys were (re)read, after checking the file for a change (at most once per {@code checkEvery});
+     * a router turns away revoked connections when it changes.
+     */
     public long generation() {
+        maybeReload();
         return generation;
     }
 

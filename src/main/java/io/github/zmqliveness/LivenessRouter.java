@@ -634,9 +634,8 @@ public final class LivenessRouter implements AutoCloseable {
             RouterConfig config = new RouterConfig(endpoints, heartbeatInterval, liveness, transportHeartbeat, zmtpIvl, zmtpTimeout,
                     handshakeInterval, tcpKeepAlive, tcpKeepAliveIdle, maxMessageSize, maxQueuedMessages, maxQueuedBytes, messageTtl,
                     sendHighWaterMark, maxConnections, acceptBacklog, ioThreads, conflictThreshold, conflictWindow, quarantine, receiveQueueCapacity,
-                    closeTimeout, resumeWindow, maxJoinsPerSecond, acceptLegacyZmtp, listener, handler, curveSecretKey, authorizer);
-            config.maxConnectionsPerHost = maxConnectionsPerHost;
-            config.maxUnheardConnections = maxUnheardConnections;
+                    closeTimeout, resumeWindow, maxJoinsPerSecond, acceptLegacyZmtp, listener, handler, curveSecretKey, authorizer,
+                    maxConnectionsPerHost, maxUnheardConnections);
             return new LivenessRouter(config, self::set);
         }
 

@@ -28,12 +28,16 @@ final class ClientOptions {
     final boolean stopOnConflict;
     final boolean help;
     /** CURVE: the server's public key and this client's key pair (Z85); all null without CURVE. */
-    String curveServerKey;
-    String curvePublic;
-    String curveSecret;
+    final String curveServerKey;
+    final String curvePublic;
+    final String curveSecret;
 
     private ClientOptions(List<String> endpoints, List<String> identities, Duration interval, Duration heartbeat, int liveness,
-                          boolean resume, boolean stopOnConflict, boolean help) {
+                          boolean resume, boolean stopOnConflict, boolean help, String curveServerKey, String curvePublic,
+                          String curveSecret) {
+        this.curveServerKey = curveServerKey;
+        this.curvePublic = curvePublic;
+        this.curveSecret = curveSecret;
         this.endpoints = Collections.unmodifiableList(endpoints);
         this.identities = Collections.unmodifiableList(identities);
         this.interval = interval;
@@ -96,7 +100,8 @@ final class ClientOptions {
                     break;
                 case "-h":
                 case "--help":
-                    return new ClientOptions(endpoints, List.of(), interval, heartbeat, liveness, resume, stopOnConflict, true);
+                    return new ClientOptions(endpoints, List.of(), interval, heartbeat, liveness, resume, stopOnConflict, true, null, null,
+                            null);
                 default:
                     throw options.unknown();
             }
@@ -111,12 +116,8 @@ final class ClientOptions {
         if (curveGiven != 0 && curveGiven != 3) {
             throw new UsageException("client: CURVE needs all three of --curve-server-key, --curve-public and --curve-secret");
         }
-        ClientOptions parsed = new ClientOptions(endpoints, identities(identity, count), interval, heartbeat, liveness, resume,
-                stopOnConflict, false);
-        parsed.curveServerKey = curveServerKey;
-        parsed.curvePublic = curvePublic;
-        parsed.curveSecret = curveSecret;
-        return parsed;
+        return new ClientOptions(endpoints, identities(identity, count), interval, heartbeat, liveness, resume, stopOnConflict,
+                false, curveServerKey, curvePublic, curveSecret);
     }
 
     private static List<String> identities(String base, int count) throws UsageException {

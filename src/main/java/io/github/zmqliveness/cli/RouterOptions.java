@@ -16,10 +16,13 @@ final class RouterOptions {
     final boolean echo;
     final boolean help;
     /** CURVE: the router's secret key (Z85) and the authorized keys file; both null without CURVE. */
-    String curveSecret;
-    String authorizedKeys;
+    final String curveSecret;
+    final String authorizedKeys;
 
-    private RouterOptions(List<String> endpoints, Duration heartbeat, int liveness, boolean echo, boolean help) {
+    private RouterOptions(List<String> endpoints, Duration heartbeat, int liveness, boolean echo, boolean help, String curveSecret,
+                          String authorizedKeys) {
+        this.curveSecret = curveSecret;
+        this.authorizedKeys = authorizedKeys;
         this.endpoints = Collections.unmodifiableList(endpoints);
         this.heartbeat = heartbeat;
         this.liveness = liveness;
@@ -58,7 +61,7 @@ final class RouterOptions {
                     break;
                 case "-h":
                 case "--help":
-                    return new RouterOptions(endpoints, heartbeat, liveness, echo, true);
+                    return new RouterOptions(endpoints, heartbeat, liveness, echo, true, null, null);
                 default:
                     throw options.unknown();
             }
@@ -70,9 +73,6 @@ final class RouterOptions {
             throw new UsageException("router: --curve-secret and --authorized-keys go together (CURVE binds each client key "
                     + "to the identities the file lists)");
         }
-        RouterOptions parsed = new RouterOptions(endpoints, heartbeat, liveness, echo, false);
-        parsed.curveSecret = curveSecret;
-        parsed.authorizedKeys = authorizedKeys;
-        return parsed;
+        return new RouterOptions(endpoints, heartbeat, liveness, echo, false, curveSecret, authorizedKeys);
     }
 }

@@ -52,18 +52,16 @@ final class Authenticator implements Runnable {
         final byte[] publicKey;
         /** The identities the key may use; the first is the one a connection is served under unless its HELLO names another. */
         final List<Identity> identities;
-        final String host;
         final long grantedAt;
         /** The identity the connection is served under, fixed at its first message (loop thread only); null before. */
         Identity served;
         /** Set by the loop once a message of the connection was read (never expired then). */
         volatile boolean used;
 
-        Grant(byte[] routingId, byte[] publicKey, List<Identity> identities, String host, long grantedAt) {
+        Grant(byte[] routingId, byte[] publicKey, List<Identity> identities, long grantedAt) {
             this.routingId = routingId;
             this.publicKey = publicKey;
             this.identities = identities;
-            this.host = host;
             this.grantedAt = grantedAt;
         }
 
@@ -76,12 +74,10 @@ final class Authenticator implements Runnable {
     static final class Refusal {
         final RefusalReason reason;
         final String host;
-        final long at;
 
-        Refusal(RefusalReason reason, String host, long at) {
+        Refusal(RefusalReason reason, String host) {
             this.reason = reason;
             this.host = host;
-            this.at = at;
         }
     }
 
@@ -164,17 +160,16 @@ final class Authenticator implements Runnable {
             return;
         }
         bound.countDown();
-        java.util.ArrayDeque<byte[][]> due = new java.util.ArrayDeque<>();
-        java.util.ArrayDeque<Long> dueAt = new java.util.ArrayDeque<>();
+        // Replies wait REPLY_DELAY each, in the order they were made: the first is always the next due.
+        java.util.ArrayDeque<PendingReply> pending = new java.util.ArrayDeque<>();
         try {
             while (running && !Thread.currentThread().isInterrupted()) {
                 long now = System.nanoTime();
-                while (!dueAt.isEmpty() && now - dueAt.peekFirst() >= 0) {
-                    dueAt.pollFirst();
-                    send(zap, due.pollFirst());
+                while (!pending.isEmpty() && now - pending.peekFirst().dueAt >= 0) {
+                    send(zap, pending.pollFirst().frames);
                 }
-                long waitMillis = dueAt.isEmpty() ? 100 : Math.max(0, TimeUnit.NANOSECONDS.toMillis(dueAt.peekFirst() - now));
-                zap.setReceiveTimeOut((int) waitMillis == 0 && !dueAt.isEmpty() ? 1 : (int) waitMillis);
+                zap.setReceiveTimeOut(pending.isEmpty() ? 100
+                        : (int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(pending.peekFirst().dueAt - now)));
                 byte[] peer;
                 try {
                     peer = zap.recv(0);
@@ -202,11 +197,21 @@ final class Authenticator implements Runnable {
                 System.arraycopy(reply, 0, envelope, 2, reply.length);
                 // Never answer at once: JeroMQ's I/O thread reads a ZAP reply right after writing the request, and one
                 // that is there already would be applied before the client's own metadata, whose routing id would win.
-                due.addLast(envelope);
-                dueAt.addLast(System.nanoTime() + REPLY_DELAY_NANOS);
+                pending.addLast(new PendingReply(envelope, System.nanoTime() + REPLY_DELAY_NANOS));
             }
         } finally {
             zap.close();
+        }
+    }
+
+    /** A reply made and held back until {@code dueAt} (see run()). */
+    private static final class PendingReply {
+        final byte[][] frames;
+        final long dueAt;
+
+        PendingReply(byte[][] frames, long dueAt) {
+            this.frames = frames;
+            this.dueAt = dueAt;
         }
     }
 
@@ -224,7 +229,7 @@ final class Authenticator implements Runnable {
         String mechanism = frames > 5 ? new String(request[5], StandardCharsets.UTF_8) : "";
         if (frames < 7 || !"CURVE".equals(mechanism) || request[6] == null || request[6].length != CurveKeyPair.KEY_BYTES) {
             // Only CURVE reaches here: the socket is a CURVE server and refuses other mechanisms in the greeting.
-            refusals.add(new Refusal(RefusalReason.HANDSHAKE_FAILED, host, now));
+            refusals.add(new Refusal(RefusalReason.HANDSHAKE_FAILED, host));
             wake.run();
             return reply(requestId, "400", "CURVE required", "", null);
         }
@@ -242,14 +247,14 @@ final class Authenticator implements Runnable {
             counters.inc(Counter.REFUSED_UNKNOWN_KEY);
             rateLimited.warn("unknown-key", now, "refused a CURVE handshake from {}: key {} is not authorized for any identity",
                     host, CurveKeyPair.encode(key));
-            refusals.add(new Refusal(RefusalReason.UNKNOWN_KEY, host, now));
+            refusals.add(new Refusal(RefusalReason.UNKNOWN_KEY, host));
             wake.run();
             return reply(requestId, "400", "key not authorized", "", null);
         }
         byte[] routingId = new byte[1 + ROUTING_ID_RANDOM_BYTES];
         random.nextBytes(routingId);
         routingId[0] = 0;
-        Grant g = new Grant(routingId, key.clone(), List.copyOf(ids), host, now);
+        Grant g = new Grant(routingId, key.clone(), List.copyOf(ids), now);
         String name = hex(routingId);
         grants.put(name, g);
         counters.inc(Counter.KEYS_ACCEPTED);

@@ -38,10 +38,6 @@ final class Connections {
     /** Open connections not yet heard from (in their handshake, or silent). */
     private int unheard;
 
-    Connections(Counters.Owner counters, RateLimitedLog rateLimited, Logger log, int max, long confirmTimeoutNanos) {
-        this(counters, rateLimited, log, max, 0, 0, confirmTimeoutNanos);
-    }
-
     /** {@code maxPerHost}, {@code maxUnheard}: 0 for no limit. */
     Connections(Counters.Owner counters, RateLimitedLog rateLimited, Logger log, int max, int maxPerHost, int maxUnheard,
             long confirmTimeoutNanos) {
@@ -91,9 +87,11 @@ final class Connections {
 
     /**
      * An ACCEPTED event. Beyond a limit (connections, connections from one host, connections not yet heard from) the
-     * connection is shut at once and counted; the limit that bit is returned (null if none did).
+     * connection is shut at once and counted.
+     *
+     * @return true if a limit refused it
      */
-    String accepted(SocketChannel channel, String key, long now) {
+    boolean accepted(SocketChannel channel, String key, long now) {
         counters.inc(Counter.CONNECTIONS_ACCEPTED);
         Conn conn = new Conn(channel, key);
         if (log.isDebugEnabled()) {
@@ -107,33 +105,32 @@ final class Connections {
             conn.host = host;
             fromHost = perHost.merge(host, 1, Integer::sum);
         }
-        String limit = null;
+        boolean refused = true;
         if (byChannel.size() > max) {
-            limit = "maxConnections";
             rateLimited.warn("connections", now, "refused a connection from {}: {} connections are open, the limit is {} "
                     + "(raise maxConnections if this is expected load)", conn.address(), byChannel.size() - 1, max);
         } else if (maxPerHost > 0 && fromHost > maxPerHost) {
-            limit = "maxConnectionsPerHost";
             counters.inc(Counter.CONNECTIONS_REFUSED_PER_HOST);
             rateLimited.warn("connections-per-host", now, "refused a connection from {}: {} connections from {} are open, the "
                     + "limit is {} (maxConnectionsPerHost)", conn.address(), fromHost - 1, host, maxPerHost);
         } else if (maxUnheard > 0 && unheard > maxUnheard) {
-            limit = "maxUnheardConnections";
             counters.inc(Counter.CONNECTIONS_REFUSED_UNHEARD);
             rateLimited.warn("connections-unheard", now, "refused a connection from {}: {} connections have not sent a message "
                     + "yet (in their handshake, or silent), the limit is {} (maxUnheardConnections)", conn.address(), unheard - 1,
                     maxUnheard);
+        } else {
+            refused = false;
         }
-        if (limit != null) {
+        if (refused) {
             counters.inc(Counter.CONNECTIONS_REFUSED);
             conn.shutting = true;
             conn.shutdownInput();
-            return limit;
+            return true;
         }
         if (key != null) {
             byAddress.put(key, conn);
         }
-        return null;
+        return false;
     }
 
     /**

@@ -14,7 +14,6 @@ import org.slf4j.Logger;
 import java.nio.channels.SocketChannel;
 import java.time.Instant;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
 
 /**
  * Who is in the router's table, and what happens as they come and go: a join, a takeover (the old connection is shut
@@ -30,8 +29,10 @@ final class Membership {
     private final Connections connections;
     private final Counters.Owner counters;
     private final EventDispatcher<Object> events;
-    private final BiConsumer<Identity, byte[]> sendControl;
-    /** Sends a command to one connection of an identity: the one being refused or evicted. */
+    /**
+     * Sends a command to one connection of an identity: the one being refused, paced or evicted (with CURVE, not
+     * necessarily the one the table says holds the identity).
+     */
     interface ConnectionSender {
         void send(Identity identity, Conn conn, byte[] frame);
     }
@@ -55,8 +56,7 @@ final class Membership {
     private final Instant startWall = Instant.now();
 
     Membership(RouterConfig config, PeerTable table, Sessions sessions, Outboxes outboxes, Connections connections,
-            Counters.Owner counters, EventDispatcher<Object> events, BiConsumer<Identity, byte[]> sendControl,
-            ConnectionSender sendToConnection, Logger log,
+            Counters.Owner counters, EventDispatcher<Object> events, ConnectionSender sendToConnection, Logger log,
             RateLimitedLog rateLimited, long evictionGraceNanos, Runnable checkStall,
             java.util.function.Predicate<SocketChannel> closePending) {
         this.closePending = closePending;
@@ -69,7 +69,6 @@ final class Membership {
         this.connections = connections;
         this.counters = counters;
         this.events = events;
-        this.sendControl = sendControl;
         this.sendToConnection = sendToConnection;
         this.log = log;
         this.evictionGraceNanos = evictionGraceNanos;
@@ -307,7 +306,7 @@ final class Membership {
      */
     private void refuse(Identity identity, Conn conn, long now, Command disconnect) {
         if (disconnect != null) {
-            sendControl.accept(identity, disconnect.encode());
+            sendToConnection.send(identity, conn, disconnect.encode());
             connections.shutdownAt(conn, now + evictionGraceNanos);
         } else if (conn != null && !conn.shutting) {
             connections.shutdown(conn, now);

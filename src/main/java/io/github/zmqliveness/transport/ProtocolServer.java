@@ -35,6 +35,7 @@ final class ProtocolServer {
     private final Counters.Owner counters;
     private final RateLimitedLog badInput;
     private final BiConsumer<Identity, byte[]> sendControl;
+    private final Membership.ConnectionSender sendToConnection;
     private final long evictionGraceNanos;
     private final TokenBucket admissions;
     private final Random jitter = new Random();
@@ -44,7 +45,7 @@ final class ProtocolServer {
 
     ProtocolServer(RouterConfig config, PeerTable table, Sessions sessions, Outboxes outboxes, Connections connections,
             Membership membership, Inbox inbox, Counters.Owner counters, RateLimitedLog badInput,
-            BiConsumer<Identity, byte[]> sendControl, long evictionGraceNanos) {
+            BiConsumer<Identity, byte[]> sendControl, Membership.ConnectionSender sendToConnection, long evictionGraceNanos) {
         this.config = config;
         this.table = table;
         this.sessions = sessions;
@@ -55,6 +56,7 @@ final class ProtocolServer {
         this.counters = counters;
         this.badInput = badInput;
         this.sendControl = sendControl;
+        this.sendToConnection = sendToConnection;
         this.evictionGraceNanos = evictionGraceNanos;
         this.admissions = config.maxJoinsPerSecond > 0
                 ? new TokenBucket(config.maxJoinsPerSecond, Math.max(1, config.maxJoinsPerSecond)) : null;
@@ -213,7 +215,7 @@ final class ProtocolServer {
         // beyond the horizon the herd is only spread over the last slot.
         nextAdmissionSlot = Math.min(nextAdmissionSlot, now + PACING_HORIZON_NANOS);
         long retry = nextAdmissionSlot - now + (long) (jitter.nextDouble() * slotNanos);
-        sendControl.accept(identity, Command.disconnect(Command.Reason.TRY_LATER, TimeUnit.NANOSECONDS.toMillis(retry),
+        sendToConnection.send(identity, conn, Command.disconnect(Command.Reason.TRY_LATER, TimeUnit.NANOSECONDS.toMillis(retry),
                 "joins are paced at " + config.maxJoinsPerSecond + " per second").encode());
         connections.shutdownAt(conn, now + evictionGraceNanos);
         return false;

@@ -39,9 +39,9 @@ public final class RouterConfig {
     public final PeerListener listener;
     public final MessageHandler handler;
     /** Open connections allowed from one host (IP address); 0 for no limit. */
-    public int maxConnectionsPerHost;
+    public final int maxConnectionsPerHost;
     /** Open connections allowed that have not sent a message yet; 0 for no limit. */
-    public int maxUnheardConnections;
+    public final int maxUnheardConnections;
     /** The router's CurveZMQ secret key, or null for no CURVE (the NULL mechanism). */
     public final byte[] curveSecretKey;
     /** With {@link #curveSecretKey}: which identities each client key may use. */
@@ -54,7 +54,10 @@ public final class RouterConfig {
                         long maxQueuedBytes, Duration messageTtl, int sendHighWaterMark, int maxConnections, int acceptBacklog, int ioThreads,
                         int conflictThreshold, Duration conflictWindow, Duration quarantine, int receiveQueueCapacity,
                         Duration closeTimeout, Duration resumeWindow, double maxJoinsPerSecond, boolean acceptLegacyZmtp,
-                        PeerListener listener, MessageHandler handler, byte[] curveSecretKey, KeyAuthorizer authorizer) {
+                        PeerListener listener, MessageHandler handler, byte[] curveSecretKey, KeyAuthorizer authorizer,
+                        int maxConnectionsPerHost, int maxUnheardConnections) {
+        this.maxConnectionsPerHost = maxConnectionsPerHost;
+        this.maxUnheardConnections = maxUnheardConnections;
         this.curveSecretKey = curveSecretKey == null ? null : curveSecretKey.clone();
         this.authorizer = authorizer;
         this.endpoints = List.copyOf(endpoints);

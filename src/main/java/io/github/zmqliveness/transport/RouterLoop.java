@@ -135,12 +135,24 @@ public final class RouterLoop {
         }
     };
     private final List<byte[]> frameBuffer = new ArrayList<>();
-    private final Map<Metadata, String> keyByMetadata = new java.util.IdentityHashMap<>();
+    /** What the loop derives once per connection from the metadata JeroMQ shares among the connection's messages. */
+    private static final class ConnMeta {
+        /** The connection key (see Connections#key), or null if the metadata has no address. */
+        final String key;
+        /** CURVE: the name of the connection's grant ({@link Authenticator#CONNECTION_PROPERTY}); null without CURVE. */
+        final String grantName;
+        /** CURVE: the grant, once found. */
+        Authenticator.Grant grant;
+
+        ConnMeta(String key, String grantName) {
+            this.key = key;
+            this.grantName = grantName;
+        }
+    }
+
+    private final Map<Metadata, ConnMeta> metaByMetadata = new java.util.IdentityHashMap<>();
     /** CURVE: the handshake's grants, null without CURVE. */
     private Authenticator authenticator;
-    private final Map<Metadata, Authenticator.Grant> grantByMetadata = new java.util.IdentityHashMap<>();
-    /** CURVE: the connection whose message is being handled, to which control frames for its identity go. */
-    private Conn inbound;
     private long refusedEventsWindowStart;
     private int refusedEventsInWindow;
     private long authorizerGeneration = -1;
@@ -187,11 +199,10 @@ public final class RouterLoop {
         this.outboxes.writeDirectlyWith(writer);
         this.sessions = new Sessions(outboxes, loopCounters, events);
         this.inbox = new Inbox(config.handler, config.receiveQueueCapacity, loopCounters, badInput, waker::wake);
-        this.membership = new Membership(config, table, sessions, outboxes, connections, loopCounters, events, this::sendControl,
-                this::sendControlTo,
+        this.membership = new Membership(config, table, sessions, outboxes, connections, loopCounters, events, this::sendControlTo,
                 log, badInput, evictionGraceNanos, this::checkStall, this::closePending);
         this.protocol = new ProtocolServer(config, table, sessions, outboxes, connections, membership, inbox, loopCounters,
-                badInput, this::sendControl, evictionGraceNanos);
+                badInput, this::sendControl, this::sendControlTo, evictionGraceNanos);
         this.thread = new Thread(this::run, "zmq-liveness-router-" + instanceNumber);
         this.thread.setDaemon(true);
     }
@@ -745,7 +756,7 @@ public final class RouterLoop {
         while ((e = transportEvents.poll()) != null) {
             if (e.accepted) {
                 long now = System.nanoTime(); // read here: most turns have no event
-                if (connections.accepted(e.channel, e.key, now) != null) {
+                if (connections.accepted(e.channel, e.key, now)) {
                     publishRefused(RefusalReason.LIMIT, null, Connections.peerOf(e.key), now);
                 }
             } else {
@@ -777,17 +788,18 @@ public final class RouterLoop {
             }
             frameBuffer.clear();
             Msg last = first;
-            String key = null;
+            ConnMeta meta = null;
             while (last.hasMore()) {
                 last = base.recv(0);
                 if (last == null) {
                     break;
                 }
-                if (key == null) {
-                    key = keyOf(last.getMetadata());
+                if (meta == null) {
+                    meta = metaOf(last.getMetadata());
                 }
                 frameBuffer.add(last.data());
             }
+            String key = meta == null ? null : meta.key;
             if (frameBuffer.isEmpty()) {
                 continue; // a ROUTER always has a body; nothing to deliver
             }
@@ -805,7 +817,7 @@ public final class RouterLoop {
             if (authenticator == null) {
                 protocol.onMessage(first.data(), key, frames);
             } else {
-                onBoundMessage(first.data(), last.getMetadata(), key, frames);
+                onBoundMessage(first.data(), meta, key, frames);
             }
         }
         return false;
@@ -816,8 +828,8 @@ public final class RouterLoop {
      * came with, which must be the one the handshake gave (else the claim of the client beat the grant in JeroMQ: the
      * connection is shut, and nothing was ever routed to it, since the router sends only to routing ids it gave).
      */
-    private void onBoundMessage(byte[] routingId, Metadata md, String key, List<byte[]> frames) {
-        Authenticator.Grant grant = grantOf(md);
+    private void onBoundMessage(byte[] routingId, ConnMeta meta, String key, List<byte[]> frames) {
+        Authenticator.Grant grant = grantOf(meta);
         Conn conn = connections.at(key);
         long now = System.nanoTime();
         if (grant == null || !Arrays.equals(routingId, grant.routingId)) {
@@ -834,16 +846,11 @@ public final class RouterLoop {
         if (grant.served == null && !serveAs(grant, conn, key, frames.get(0), now)) {
             return;
         }
+        grant.used = true;
         if (conn != null && conn.grant == null) {
             conn.grant = grant;
-            grant.used = true;
         }
-        inbound = conn;
-        try {
-            protocol.onMessage(grant.served.unsafeBytes(), key, frames);
-        } finally {
-            inbound = null;
-        }
+        protocol.onMessage(grant.served.unsafeBytes(), key, frames);
     }
 
     /**
@@ -893,21 +900,15 @@ public final class RouterLoop {
         }
     }
 
-    private Authenticator.Grant grantOf(Metadata md) {
-        if (md == null) {
+    /** CURVE: the grant a message's connection was given in its handshake, or null. */
+    private Authenticator.Grant grantOf(ConnMeta meta) {
+        if (meta == null) {
             return null;
         }
-        Authenticator.Grant g = grantByMetadata.get(md);
-        if (g == null) {
-            if (grantByMetadata.size() > 2 * connections.size() + 64) {
-                grantByMetadata.clear();
-            }
-            g = authenticator.grant(md.get(Authenticator.CONNECTION_PROPERTY));
-            if (g != null) {
-                grantByMetadata.put(md, g);
-            }
+        if (meta.grant == null) {
+            meta.grant = authenticator.grant(meta.grantName);
         }
-        return g;
+        return meta.grant;
     }
 
     /** CURVE: the connection the table says holds {@code identity}, or null. */
@@ -918,15 +919,12 @@ public final class RouterLoop {
 
     /**
      * The routing id to write to for {@code identity}: the identity itself, or with CURVE the routing id of the
-     * connection that holds it (for a control frame, the connection being handled if it is one of that identity: a
-     * newcomer refused or paced is told so on its own connection). Null if none.
+     * connection that holds it. Null if none. (A newcomer refused or paced is told so on its own connection:
+     * {@link #sendControlTo}.)
      */
-    private byte[] routeOf(Identity identity, boolean control) {
+    private byte[] routeOf(Identity identity) {
         if (authenticator == null) {
             return identity.unsafeBytes();
-        }
-        if (control && inbound != null && inbound.grant != null && identity.equals(inbound.grant.served)) {
-            return inbound.grant.routingId;
         }
         Conn holder = holderOf(identity);
         return holder == null || holder.grant == null ? null : holder.grant.routingId;
@@ -962,9 +960,7 @@ public final class RouterLoop {
         if (!(config.authorizer instanceof AuthorizedKeys)) {
             return;
         }
-        AuthorizedKeys keys = (AuthorizedKeys) config.authorizer;
-        keys.identities(new byte[32]); // lets it notice a changed file
-        long generation = keys.generation();
+        long generation = ((AuthorizedKeys) config.authorizer).generation(); // notices a changed file
         if (generation == authorizerGeneration) {
             return;
         }
@@ -1002,25 +998,24 @@ public final class RouterLoop {
     }
 
     /**
-     * The connection key of a message's metadata. JeroMQ gives every message of one connection the same metadata
-     * object, so the key is made once per connection, not once per message; the cache forgets closed connections by
-     * starting afresh whenever it outgrows the open ones.
+     * What a message's metadata says of its connection: its key and, with CURVE, its grant. JeroMQ gives every message
+     * of one connection the same metadata object, so this is made once per connection, not once per message; the cache
+     * forgets closed connections by starting afresh whenever it outgrows the open ones.
      */
-    private String keyOf(Metadata md) {
+    private ConnMeta metaOf(Metadata md) {
         if (md == null) {
             return null;
         }
-        String key = keyByMetadata.get(md);
-        if (key == null) {
-            if (keyByMetadata.size() > 2 * connections.size() + 64) {
-                keyByMetadata.clear();
+        ConnMeta meta = metaByMetadata.get(md);
+        if (meta == null) {
+            if (metaByMetadata.size() > 2 * connections.size() + 64) {
+                metaByMetadata.clear();
             }
-            key = Connections.key(md.get(Metadata.PEER_ADDRESS), md.get(SELF_ADDRESS));
-            if (key != null) {
-                keyByMetadata.put(md, key);
-            }
+            meta = new ConnMeta(Connections.key(md.get(Metadata.PEER_ADDRESS), md.get(SELF_ADDRESS)),
+                    authenticator == null ? null : md.get(Authenticator.CONNECTION_PROPERTY));
+            metaByMetadata.put(md, meta);
         }
-        return key;
+        return meta;
     }
 
     private static byte[] newMarker() {
@@ -1040,7 +1035,7 @@ public final class RouterLoop {
      */
     private boolean write(Outbox ob, byte[][] frames, long bytes) {
         byte[] tag = ob.dataTag;
-        byte[] route = routeOf(ob.identity, false);
+        byte[] route = routeOf(ob.identity);
         if (route == null || !base.send(new Msg(route), ZMQ.SNDMORE | ZMQ.DONTWAIT)) {
             if (route != null && base.errno() == ZError.EAGAIN) {
                 return false;
@@ -1066,7 +1061,7 @@ public final class RouterLoop {
      * (HEARTBEAT) or precede a shutdown; WELCOME goes through {@link Outboxes#control}, which never loses it.
      */
     private void sendControl(Identity identity, byte[] frame) {
-        writeCommand(routeOf(identity, true), frame);
+        writeCommand(routeOf(identity), frame);
     }
 
     /** As {@link #sendControl}, to one connection of the identity (which may no longer hold it in the table). */
@@ -1080,7 +1075,7 @@ public final class RouterLoop {
 
     /** A queued command (see {@link Outboxes#control}); false if the pipe is full. */
     private boolean writeControl(Outbox ob, byte[] frame) {
-        return writeCommand(routeOf(ob.identity, false), frame);
+        return writeCommand(routeOf(ob.identity), frame);
     }
 
     /** Writes {@code [identity, frame]}; false only if the pipe is full (EAGAIN). Unroutable: the command is gone. */
