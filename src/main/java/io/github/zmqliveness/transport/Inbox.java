@@ -58,7 +58,9 @@ final class Inbox {
             return batch;
         }
         refill();
-        int room = queue.remainingCapacity() + capacity - backlog.size();
+        // While the backlog holds anything, every message goes behind it, even if a receiver has just made room in the
+        // queue (after refill() found it full): that room is not for this batch.
+        int room = backlog.isEmpty() ? queue.remainingCapacity() + capacity : capacity - backlog.size();
         if (room == 0) {
             if (!paused) {
                 paused = true;
