@@ -143,7 +143,9 @@ public final class LivenessRouter implements AutoCloseable {
     /**
      * The next message, waiting at most {@code timeout}; null if none came. Messages from one
      * connection come in the order it sent them. After {@link #close()}, the messages already
-     * received are still handed out, then null at once.
+     * received are still handed out, then null at once. On a caller-driven router it turns the
+     * loop on the calling thread while it waits (see {@link #doWork()}): a thread that only calls
+     * {@code receive} and {@link #send} is a complete server, with no other thread in between.
      *
      * @throws IllegalStateException if the router was built with a {@link MessageHandler}
      */
@@ -187,6 +189,60 @@ public final class LivenessRouter implements AutoCloseable {
                 return null;
             }
         }
+    }
+
+    /**
+     * Caller-driven mode ({@link Builder#callerDriven()}): runs one turn of the router on the calling thread. It
+     * applies connection events, answers what other threads asked ({@link #peers()}, {@link #evict}...), reads
+     * what the socket holds (up to 4,096 messages; protocol commands are answered, application messages go to the
+     * {@link MessageHandler} now, or to the queue that {@link #receive(Duration)} takes from), writes what
+     * {@link #send} queued, and applies liveness deadlines. It never blocks, except in a handler.
+     *
+     * <p><b>What the driving thread must do.</b> Call {@code doWork()} again without waiting while it returns
+     * more than 0; then wait at most {@link #timeUntilWork()} (in its own {@code ZMQ.Poller}, with
+     * {@link #pollHandle()} registered, which becomes readable as soon as there is work) and call it again. A
+     * router not driven for longer is stalled: it hears no peer meanwhile, and when driven again it reports a
+     * {@link Stall} once the gap reaches one heartbeat interval and holds suspicion and eviction for one interval
+     * (peers are not condemned for the router's own pause), but peers of this library see no WELCOME or heartbeat
+     * meanwhile and give up on it after their own timeout. Not driving the router is also the way to apply
+     * back-pressure: messages wait in the receive queue, then in a backlog as large, then in ZeroMQ's buffers.
+     *
+     * <p><b>Threads.</b> One thread at a time drives the router: {@code doWork()}, {@link #timeUntilWork()} and a
+     * caller-driven {@code receive} exclude each other (a second thread waits). Every other method stays callable
+     * from any thread: {@link #send} from another thread makes the handle readable; {@link #peers()} and
+     * {@link #evict} are answered inline when nobody is driving, else by the driver's next turn.
+     *
+     * @return how much the turn did (messages read, calls answered, connection events); 0 if there was nothing
+     *         to do, or the router is closed
+     * @throws IllegalStateException if the router runs its own loop thread (built without {@code callerDriven()})
+     */
+    public int doWork() {
+        return loop.doWork();
+    }
+
+    /**
+     * Caller-driven mode: how long the driving thread may wait before its next {@link #doWork()}. Zero when there
+     * is work now; else until the next liveness deadline, at most 500 ms. Call it right before polling, and use it
+     * as the poll's timeout ({@code poller.poll(router.timeUntilWork().toMillis())}).
+     *
+     * @throws IllegalStateException if the router runs its own loop thread
+     */
+    public Duration timeUntilWork() {
+        return Duration.ofNanos(loop.timeUntilWorkNanos());
+    }
+
+    /**
+     * Caller-driven mode: a channel to register in the application's own poller
+     * ({@code poller.register(router.pollHandle(), ZMQ.Poller.POLLIN)}, beside its other sockets). It becomes
+     * readable when the router has work: a message or a connection from a peer, a {@link #send} or a question
+     * from another thread. It is ZeroMQ's kind of handle: readable means "call {@link #doWork()}", not "a message
+     * is there"; so after each poll, readable or not, call {@code doWork()} and wait no longer than
+     * {@link #timeUntilWork()}. Only for registering: never read it, write it or close it.
+     *
+     * @throws IllegalStateException if the router runs its own loop thread, or is closed
+     */
+    public java.nio.channels.SelectableChannel pollHandle() {
+        return loop.pollHandle();
     }
 
     /**
@@ -302,6 +358,7 @@ public final class LivenessRouter implements AutoCloseable {
         private PeerListener listener;
         private MessageHandler handler;
         private RouterMessageHandler routerHandler;
+        private boolean callerDriven;
         private byte[] curveSecretKey;
         private KeyAuthorizer authorizer;
         private int maxConnectionsPerHost;
@@ -614,6 +671,19 @@ public final class LivenessRouter implements AutoCloseable {
         }
 
         /**
+         * No loop thread: the application's own thread drives the router, by calling
+         * {@link LivenessRouter#doWork()} (from its own poll loop, woken by {@link LivenessRouter#pollHandle()}), or
+         * {@link LivenessRouter#receive(Duration)}, which turns the loop inline until a message comes. Messages go
+         * from the socket to that thread with no hand-off between threads; a {@link MessageHandler}, if set, runs
+         * inside {@code doWork()}. {@code build()} opens the socket on the calling thread. See
+         * {@link LivenessRouter#doWork()} for what the driving thread must do. Off by default.
+         */
+        public Builder callerDriven() {
+            this.callerDriven = true;
+            return this;
+        }
+
+        /**
          * Binds and starts the router.
          *
          * @throws IllegalArgumentException if no endpoint was given or one cannot be bound
@@ -635,7 +705,7 @@ public final class LivenessRouter implements AutoCloseable {
                     handshakeInterval, tcpKeepAlive, tcpKeepAliveIdle, maxMessageSize, maxQueuedMessages, maxQueuedBytes, messageTtl,
                     sendHighWaterMark, maxConnections, acceptBacklog, ioThreads, conflictThreshold, conflictWindow, quarantine, receiveQueueCapacity,
                     closeTimeout, resumeWindow, maxJoinsPerSecond, acceptLegacyZmtp, listener, handler, curveSecretKey, authorizer,
-                    maxConnectionsPerHost, maxUnheardConnections);
+                    maxConnectionsPerHost, maxUnheardConnections, callerDriven);
             return new LivenessRouter(config, self::set);
         }
 

@@ -129,11 +129,21 @@ final class Inbox {
 
     // ------------------------------------------------------------------ application threads
 
-    /** The next message, waiting up to the timeout while {@code waiting} (else only what is there). */
-    Message receive(long timeout, TimeUnit unit, boolean waiting) throws InterruptedException {
+    /** Throws if messages go to a handler: receive() has nothing to give. */
+    void checkReceivable() {
         if (queue == null) {
             throw new IllegalStateException("this router hands messages to its MessageHandler; receive() is for routers built without one");
         }
+    }
+
+    /** Caller-driven mode, on the driving thread: a message is in the queue for receive(). */
+    boolean hasMessage() {
+        return queue != null && !queue.isEmpty();
+    }
+
+    /** The next message, waiting up to the timeout while {@code waiting} (else only what is there). */
+    Message receive(long timeout, TimeUnit unit, boolean waiting) throws InterruptedException {
+        checkReceivable();
         Message m = waiting ? queue.poll(timeout, unit) : queue.poll();
         if (m == null) {
             ConcurrentLinkedQueue<Message> left = leftAtClose;

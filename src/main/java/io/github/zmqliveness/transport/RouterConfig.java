@@ -47,6 +47,9 @@ public final class RouterConfig {
     /** With {@link #curveSecretKey}: which identities each client key may use. */
     public final KeyAuthorizer authorizer;
 
+    /** No loop thread: the application drives the loop with doWork() (see LivenessRouter.Builder#callerDriven). */
+    public final boolean callerDriven;
+
     @SuppressWarnings("checkstyle:ParameterNumber")
     public RouterConfig(List<String> endpoints, Duration heartbeatInterval, int liveness, boolean transportHeartbeat,
                         Duration transportHeartbeatInterval, Duration transportHeartbeatTimeout, Duration handshakeInterval,
@@ -55,7 +58,8 @@ public final class RouterConfig {
                         int conflictThreshold, Duration conflictWindow, Duration quarantine, int receiveQueueCapacity,
                         Duration closeTimeout, Duration resumeWindow, double maxJoinsPerSecond, boolean acceptLegacyZmtp,
                         PeerListener listener, MessageHandler handler, byte[] curveSecretKey, KeyAuthorizer authorizer,
-                        int maxConnectionsPerHost, int maxUnheardConnections) {
+                        int maxConnectionsPerHost, int maxUnheardConnections, boolean callerDriven) {
+        this.callerDriven = callerDriven;
         this.maxConnectionsPerHost = maxConnectionsPerHost;
         this.maxUnheardConnections = maxUnheardConnections;
         this.curveSecretKey = curveSecretKey == null ? null : curveSecretKey.clone();

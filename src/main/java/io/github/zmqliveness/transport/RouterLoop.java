@@ -89,7 +89,22 @@ public final class RouterLoop {
     private final Counters.Owner loopCounters = counters.owner();
     private final RateLimitedLog badInput = new RateLimitedLog(log, 10, TimeUnit.SECONDS);
     private final EventDispatcher<Object> events;
-    private final Waker waker = new Waker();
+    /** Threaded mode: wakes the loop thread out of its poll. Null when caller-driven (see {@link #socketWaker}). */
+    private final Waker waker;
+    /** Caller-driven mode: wakes the application's poll on the ROUTER's handle; set once the socket is open. */
+    private volatile SocketWaker socketWaker;
+    private final boolean callerDriven;
+    /** Caller-driven mode: held by the thread that is driving the loop (doWork, receive, or a call run inline). */
+    private final java.util.concurrent.locks.ReentrantLock driveLock = new java.util.concurrent.locks.ReentrantLock();
+    /** Caller-driven, under driveLock: the last turn left messages on the socket; when the last doWork returned; how long the caller may wait since. */
+    private boolean more;
+    private long lastReturnAt;
+    private long allowedWaitNanos;
+    private boolean finished;
+    /** Caller-driven, under driveLock: messages read and calls run in the current turn (doWork's answer). */
+    private int turnWork;
+    /** Caller-driven: {@link #socketWaker} as the loop sees it (a plain field, read for every message). */
+    private SocketWaker ownWaker;
     private final long intervalNanos;
     private final long evictionGraceNanos;
     private final long confirmTimeoutNanos;
@@ -177,6 +192,8 @@ public final class RouterLoop {
 
     public RouterLoop(RouterConfig config) {
         this.config = config;
+        this.callerDriven = config.callerDriven;
+        this.waker = callerDriven ? null : new Waker();
         this.table = new PeerTable(new LivenessRules(config.heartbeatInterval, config.liveness, config.conflictThreshold,
                 config.conflictWindow, config.quarantine));
         PeerListener listener = config.listener;
@@ -195,16 +212,30 @@ public final class RouterLoop {
         this.connections = new Connections(loopCounters, badInput, log, config.maxConnections, config.maxConnectionsPerHost,
                 config.maxUnheardConnections, confirmTimeoutNanos);
         long ttlNanos = config.messageTtl == null ? Long.MAX_VALUE : config.messageTtl.toNanos();
-        this.outboxes = new Outboxes(counters, config.maxQueuedMessages, config.maxQueuedBytes, ttlNanos, waker::wake);
+        this.outboxes = new Outboxes(counters, config.maxQueuedMessages, config.maxQueuedBytes, ttlNanos, this::wakeLoop);
         this.outboxes.writeDirectlyWith(writer);
         this.sessions = new Sessions(outboxes, loopCounters, events);
-        this.inbox = new Inbox(config.handler, config.receiveQueueCapacity, loopCounters, badInput, waker::wake);
+        this.inbox = new Inbox(config.handler, config.receiveQueueCapacity, loopCounters, badInput, this::wakeLoop);
         this.membership = new Membership(config, table, sessions, outboxes, connections, loopCounters, events, this::sendControlTo,
                 log, badInput, evictionGraceNanos, this::checkStall, this::closePending);
         this.protocol = new ProtocolServer(config, table, sessions, outboxes, connections, membership, inbox, loopCounters,
                 badInput, this::sendControl, this::sendControlTo, evictionGraceNanos);
-        this.thread = new Thread(this::run, "zmq-liveness-router-" + instanceNumber);
-        this.thread.setDaemon(true);
+        this.thread = callerDriven ? null : new Thread(this::run, "zmq-liveness-router-" + instanceNumber);
+        if (thread != null) {
+            thread.setDaemon(true);
+        }
+    }
+
+    /** Wakes whatever waits for the loop's next turn: the loop thread's poll, or the application's poll on the handle. */
+    private void wakeLoop() {
+        if (callerDriven) {
+            SocketWaker w = socketWaker;
+            if (w != null) {
+                w.wake();
+            }
+        } else {
+            waker.wake();
+        }
     }
 
     // ------------------------------------------------------------------ lifecycle (any thread)
@@ -234,11 +265,15 @@ public final class RouterLoop {
 
     /** Starts the loop and waits until every endpoint is bound; throws what binding threw. */
     public void start() {
+        if (callerDriven) {
+            startInline();
+            return;
+        }
         thread.start();
         try {
             if (!started.await(30, TimeUnit.SECONDS)) {
                 running = false; // it may still come up: then it stops at once, and leaves nothing behind
-                waker.wake();
+                wakeLoop();
                 throw new IllegalStateException("the router loop did not start within 30 s");
             }
         } catch (InterruptedException e) {
@@ -268,11 +303,15 @@ public final class RouterLoop {
     }
 
     public boolean isLoopThread() {
-        return Thread.currentThread() == thread;
+        return callerDriven ? driveLock.isHeldByCurrentThread() : Thread.currentThread() == thread;
     }
 
     /** Stops the loop, releases the socket and the context, and drains the listener; bounded by the close timeout. */
     public void close() {
+        if (callerDriven) {
+            closeDriven();
+            return;
+        }
         running = false;
         abandonCalls(); // callers waiting on the loop get their answer now, not when the loop gets round to it
         waker.wake();
@@ -351,12 +390,25 @@ public final class RouterLoop {
         if (!running) {
             return whenClosed;
         }
+        if (callerDriven && driveLock.tryLock()) {
+            // Nobody is driving the loop right now: answer here, as a turn would.
+            try {
+                if (!running) {
+                    return whenClosed;
+                }
+                T answer = task.get();
+                peerCount = table.size();
+                return answer;
+            } finally {
+                driveLock.unlock();
+            }
+        }
         Call<T> call = new Call<>(task, whenClosed);
         tasks.add(call);
         if (!running) {
             abandonCalls(); // close() may have drained the queue just before this call joined it
         }
-        waker.wake();
+        wakeLoop();
         try {
             return call.result.get(Math.max(10, config.closeTimeout.toSeconds() * 2), TimeUnit.SECONDS);
         } catch (InterruptedException e) {
@@ -368,16 +420,25 @@ public final class RouterLoop {
             if (!running) {
                 return whenClosed;
             }
-            throw new IllegalStateException("the router loop did not answer within its bound: is a MessageHandler blocking it?");
+            throw new IllegalStateException(callerDriven
+                    ? "the router did not answer within its bound: the thread driving this caller-driven router must call doWork() "
+                    + "(or receive()) at least every timeUntilWork(); is it blocked?"
+                    : "the router loop did not answer within its bound: is a MessageHandler blocking it?");
         }
     }
 
     public Message receive(long timeout, TimeUnit unit) throws InterruptedException {
+        if (callerDriven) {
+            return driveUntilMessage(unit.toNanos(timeout)) ? inbox.receive(0, TimeUnit.NANOSECONDS, false) : null;
+        }
         return inbox.receive(timeout, unit, running);
     }
 
     /** Waits for one message, then takes what else is already there, up to {@code max} in all. */
     public int receive(List<Message> into, int max, long timeout, TimeUnit unit) throws InterruptedException {
+        if (callerDriven) {
+            return driveUntilMessage(unit.toNanos(timeout)) ? inbox.receive(into, max, 0, TimeUnit.NANOSECONDS, false) : 0;
+        }
         return inbox.receive(into, max, timeout, unit, running);
     }
 
@@ -415,6 +476,226 @@ public final class RouterLoop {
             membership.evictPeer(r, EvictReason.EXPLICIT, true, System.nanoTime());
             return true;
         }, false);
+    }
+
+
+    // ------------------------------------------------------------------ caller-driven mode (the driving thread)
+
+    private void requireCallerDriven(String what) {
+        if (!callerDriven) {
+            throw new IllegalStateException(what + " is for a router built with callerDriven(); this one runs its own loop "
+                    + "thread (zmq-liveness-router-" + instanceNumber + ")");
+        }
+    }
+
+    /** Opens the socket on the building thread: a caller-driven router has no thread of its own. */
+    private void startInline() {
+        driveLock.lock();
+        try {
+            open();
+            lastTickAt = System.nanoTime();
+            lastReturnAt = lastTickAt;
+        } catch (Throwable e) {
+            running = false;
+            finished = true;
+            RuntimeException failure = describeStartFailure(e);
+            try {
+                releaseQuietly();
+            } catch (Throwable t) {
+                failure.addSuppressed(t);
+            }
+            stopped.countDown();
+            events.close(Duration.ofMillis(100));
+            throw failure;
+        } finally {
+            started.countDown();
+            driveLock.unlock();
+        }
+    }
+
+    /** One turn: what the loop thread does each time it wakes. Returns how much it did (messages read, calls answered, connection events). */
+    public int doWork() {
+        requireCallerDriven("doWork()");
+        driveLock.lock();
+        try {
+            return doWorkLocked();
+        } finally {
+            driveLock.unlock();
+        }
+    }
+
+    private int doWorkLocked() {
+        if (finished) {
+            return 0;
+        }
+        if (!running) {
+            finish();
+            return 0;
+        }
+        long now = System.nanoTime();
+        if (!inbox.paused()) {
+            // Between two turns the caller was allowed to wait what timeUntilWork() said; beyond that the router did
+            // not run (a stall: see noticeStall). A caller that never asks is allowed nothing.
+            askedPollNanos += Math.min(now - lastReturnAt, allowedWaitNanos);
+        }
+        allowedWaitNanos = 0;
+        ownWaker.sleeping(false);
+        turnWork = 0;
+        try {
+            more = turn();
+        } catch (RuntimeException e) {
+            loopCounters.inc(Counter.LOOP_ERRORS);
+            badInput.warn("loop", System.nanoTime(), "router turn failed; carrying on (please report this)", e);
+            more = false;
+        } catch (Error e) {
+            log.error("router turn failed; the router is closed and every peer is disconnected", e);
+            running = false;
+            finish();
+            throw e;
+        }
+        if (!running) {
+            finish(); // closed during the turn (by a handler)
+            return turnWork;
+        }
+        ownWaker.sleeping(true);
+        if (more || !tasks.isEmpty() || !transportEvents.isEmpty() || outboxes.busy()) {
+            // Work arrived during the turn (a sender saw it awake and did not wake it), or is left: the handle must
+            // be readable, whether or not the caller asks timeUntilWork() before it polls.
+            ownWaker.wake();
+        }
+        lastReturnAt = System.nanoTime();
+        return turnWork;
+    }
+
+    /**
+     * How long the driving thread may wait before its next doWork(): 0 if there is work now, else until the next
+     * deadline (at most 500 ms). Arms the handle: from now on, whatever needs a turn makes it readable.
+     */
+    public long timeUntilWorkNanos() {
+        requireCallerDriven("timeUntilWork()");
+        driveLock.lock();
+        try {
+            return timeUntilWorkLocked();
+        } finally {
+            driveLock.unlock();
+        }
+    }
+
+    private long timeUntilWorkLocked() {
+        if (!running || finished) {
+            return 0;
+        }
+        ownWaker.sleeping(true);
+        if (more) {
+            return 0;
+        }
+        long millis = pollTimeoutMillis();
+        if (millis == 0) {
+            return 0;
+        }
+        // As ZeroMQ's own poll does: take the socket's pending commands (which clears its handle) and ask whether a
+        // message waits. While the receive queue is full nothing is read, so a waiting message is no work.
+        boolean readable = (base.getSocketOpt(zmq.ZMQ.ZMQ_EVENTS) & zmq.ZMQ.ZMQ_POLLIN) != 0;
+        if (readable && !inbox.paused()) {
+            return 0;
+        }
+        long nanos = TimeUnit.MILLISECONDS.toNanos(millis);
+        allowedWaitNanos = Math.max(allowedWaitNanos, System.nanoTime() - lastReturnAt + nanos);
+        return nanos;
+    }
+
+    /** The channel to register in the application's poller (see LivenessRouter#pollHandle). */
+    public java.nio.channels.SelectableChannel pollHandle() {
+        requireCallerDriven("pollHandle()");
+        driveLock.lock();
+        try {
+            if (finished) {
+                throw new IllegalStateException("the router is closed");
+            }
+            return base.getFD();
+        } finally {
+            driveLock.unlock();
+        }
+    }
+
+    /**
+     * receive() of a caller-driven router: turns the loop on this thread until a message is in the queue, waiting on
+     * the handle between turns. True if there is one (or the router closed: what is left is then handed out).
+     */
+    private boolean driveUntilMessage(long timeoutNanos) throws InterruptedException {
+        inbox.checkReceivable();
+        long deadline = System.nanoTime() + Math.max(0, timeoutNanos);
+        driveLock.lockInterruptibly();
+        try {
+            PollItem[] items = null;
+            while (true) {
+                if (inbox.hasMessage() || finished) {
+                    return true;
+                }
+                doWorkLocked();
+                if (inbox.hasMessage() || finished) {
+                    return true;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                long wait = Math.min(left, timeUntilWorkLocked());
+                if (wait > 0) {
+                    if (items == null) {
+                        items = new PollItem[] {new PollItem(base, ZMQ.Poller.POLLIN)};
+                    }
+                    zmq.ZMQ.poll(selector, items, 1, Math.max(1, TimeUnit.NANOSECONDS.toMillis(wait)));
+                }
+                if (Thread.interrupted()) {
+                    throw new InterruptedException();
+                }
+            }
+        } finally {
+            driveLock.unlock();
+        }
+    }
+
+    /** close() of a caller-driven router: from the driving thread, or from any other once the driver is out of its turn. */
+    private void closeDriven() {
+        running = false;
+        abandonCalls();
+        wakeLoop(); // a driver waiting in receive() or on the handle returns now
+        if (driveLock.isHeldByCurrentThread()) {
+            return; // inside a turn (a handler closed the router): the turn finishes the close on its way out
+        }
+        boolean locked = false;
+        try {
+            locked = driveLock.tryLock(config.closeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (!locked) {
+            log.warn("the thread driving the router did not leave doWork()/receive() within {}; the router closes when it does",
+                    config.closeTimeout);
+            return;
+        }
+        try {
+            finish();
+        } finally {
+            driveLock.unlock();
+        }
+    }
+
+    /** Caller-driven, under driveLock: says goodbye, releases the socket and the context, drains the listener. Once. */
+    private void finish() {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        running = false;
+        abandonCalls();
+        try {
+            shutdown();
+        } finally {
+            stopped.countDown();
+            events.close(Duration.ofMillis(Math.max(100, config.closeTimeout.toMillis() / 2)));
+        }
     }
 
     // ------------------------------------------------------------------ the loop
@@ -489,6 +770,7 @@ public final class RouterLoop {
         Call<?> call;
         while ((call = tasks.poll()) != null) {
             call.run();
+            turnWork++;
         }
         boolean drained = receiveBatch();
         long now = System.nanoTime();
@@ -539,7 +821,7 @@ public final class RouterLoop {
         loopCounters.add(Counter.STALLED_MILLIS, millis);
         if (stall >= intervalNanos) {
             badInput.warn("stall", now, "the router did not run for {} ms (a GC pause, the process stopped or starved of CPU, "
-                    + "a MessageHandler that did not return, or receive() not called); no peer is suspected or evicted for "
+                    + "a MessageHandler that did not return, or receive() or doWork() not called); no peer is suspected or evicted for "
                     + "silence before one interval from now ({} peers' deadlines fell in the stall)", millis, covered);
             events.publish(new Stall(Duration.ofNanos(stall), covered, Instant.now()));
         }
@@ -612,7 +894,7 @@ public final class RouterLoop {
             socket.setTCPKeepAliveCount(3);
         }
         if (config.bindsIdentities()) {
-            authenticator = new Authenticator(context, config.authorizer, counters, log, badInput, waker::wake);
+            authenticator = new Authenticator(context, config.authorizer, counters, log, badInput, this::wakeLoop);
             try {
                 authenticator.start("zmq-liveness-zap-" + instanceNumber);
             } catch (InterruptedException e) {
@@ -640,6 +922,14 @@ public final class RouterLoop {
                         + " (is the port in use, or the address not local?)", e);
             }
             bound.add(socket.getLastEndpoint());
+        }
+        if (callerDriven) {
+            // The wake-ups of other threads come in through the ROUTER itself, so that its one handle is all the
+            // application polls (see SocketWaker).
+            String wakeEndpoint = "inproc://zmq-liveness-wake-" + instanceNumber + "-" + Long.toHexString(System.nanoTime());
+            socket.bind(wakeEndpoint);
+            ownWaker = new SocketWaker(context, wakeEndpoint);
+            socketWaker = ownWaker;
         }
         boundEndpoints = List.copyOf(bound);
         log.info("router bound to {}; heartbeat {} x {}, transport heartbeat {}", bound, config.heartbeatInterval,
@@ -677,6 +967,11 @@ public final class RouterLoop {
     }
 
     private void releaseQuietly() {
+        SocketWaker w = socketWaker;
+        socketWaker = null;
+        if (w != null) {
+            w.close(); // its socket first: ZContext.close() would close it too, under the feet of a waking thread
+        }
         try {
             if (base != null) {
                 base.setEventHook(null, 0);
@@ -705,7 +1000,9 @@ public final class RouterLoop {
         } catch (IOException e) {
             log.debug("closing the selector failed", e);
         }
-        waker.close();
+        if (waker != null) {
+            waker.close();
+        }
     }
 
     // ------------------------------------------------------------------ transport events
@@ -721,7 +1018,7 @@ public final class RouterLoop {
         } else {
             transportEvents.add(new TransportEvent(false, ch, null));
         }
-        waker.wake();
+        wakeLoop();
     }
 
     /** A channel's remote address, formatted exactly as JeroMQ formats the Peer-Address metadata, or null. */
@@ -754,6 +1051,7 @@ public final class RouterLoop {
     private void takeTransportEvents() {
         TransportEvent e;
         while ((e = transportEvents.poll()) != null) {
+            turnWork++;
             if (e.accepted) {
                 long now = System.nanoTime(); // read here: most turns have no event
                 if (connections.accepted(e.channel, e.key, now)) {
@@ -785,6 +1083,14 @@ public final class RouterLoop {
                     log.warn("receive on the ROUTER socket failed with errno {}", errno);
                 }
                 return true;
+            }
+            turnWork++;
+            if (ownWaker != null && ownWaker.isMine(first.data())) {
+                for (Msg part = first; part != null && part.hasMore(); ) {
+                    part = base.recv(0);
+                }
+                ownWaker.received(); // a wake-up from another thread: it has done its work by making this turn run
+                continue;
             }
             frameBuffer.clear();
             Msg last = first;
