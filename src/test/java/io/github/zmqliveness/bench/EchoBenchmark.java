@@ -140,7 +140,7 @@ public class EchoBenchmark {
 
     @State(Scope.Thread)
     public static class Pipelined extends Rig {
-        @Param({"RAW", "HANDLER", "RECEIVE"})
+        @Param({"RAW", "HANDLER", "RECEIVE", "CALLER", "CALLER_POLL"})
         public EchoServer.Kind server;
 
         @Param({"1", "8"})
@@ -173,7 +173,7 @@ public class EchoBenchmark {
 
     @State(Scope.Thread)
     public static class PingPong extends Rig {
-        @Param({"RAW", "HANDLER", "RECEIVE"})
+        @Param({"RAW", "HANDLER", "RECEIVE", "CALLER", "CALLER_POLL"})
         public EchoServer.Kind server;
 
         @Param({"64"})

@@ -36,7 +36,14 @@ public abstract class EchoServer implements AutoCloseable {
         /** RAW with CurveZMQ (no ZAP handler: any client key is accepted), the baseline for the CURVE kind below. */
         RAW_CURVE,
         /** HANDLER with {@code curve(...)}: every client key is authorized for an identity named after it. */
-        HANDLER_CURVE
+        HANDLER_CURVE,
+        /** A caller-driven LivenessRouter: one application thread calls receive() (which turns the loop inline) then send(). */
+        CALLER,
+        /**
+         * A caller-driven LivenessRouter in an application's own ZMQ.Poller (its pollHandle()), echoing from a
+         * MessageHandler that runs inside doWork(): the broker style.
+         */
+        CALLER_POLL
     }
 
     /** The servers' CurveZMQ key pair (one per JVM), for the CURVE kinds. */
@@ -62,6 +69,8 @@ public abstract class EchoServer implements AutoCloseable {
             case RECEIVE: return new Receive();
             case RAW_CURVE: return new Raw(true);
             case HANDLER_CURVE: return new Handler(true);
+            case CALLER: return new Driven(false);
+            case CALLER_POLL: return new Driven(true);
             default: throw new AssertionError(kind);
         }
     }
@@ -220,6 +229,81 @@ public abstract class EchoServer implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
             router.close();
+        }
+    }
+
+    /** A caller-driven LivenessRouter, built and driven by one application thread. */
+    static final class Driven extends EchoServer {
+        private final CountDownLatch bound = new CountDownLatch(1);
+        private final Thread thread;
+        private final boolean poll;
+        private volatile boolean running = true;
+        private volatile LivenessRouter router;
+
+        Driven(boolean poll) {
+            this.poll = poll;
+            thread = new Thread(this::run, poll ? "caller-poll-echo" : "caller-echo");
+            thread.setDaemon(true);
+            thread.start();
+            try {
+                if (!bound.await(10, TimeUnit.SECONDS) || router == null) {
+                    throw new IllegalStateException("caller-driven router did not bind within 10 s");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+
+        private void echo(LivenessRouter r, Message m) {
+            if (r.send(m.identity(), m.first()) != SendResult.QUEUED) {
+                failedSends.incrementAndGet();
+            }
+        }
+
+        private void run() {
+            LivenessRouter.Builder b = configured(LivenessRouter.builder().bind("tcp://127.0.0.1:*").callerDriven());
+            if (poll) {
+                b.handler(this::echo);
+            }
+            try (LivenessRouter r = b.build(); ZContext ctx = new ZContext(1)) {
+                router = r;
+                bound.countDown();
+                if (poll) {
+                    ZMQ.Poller poller = ctx.createPoller(1);
+                    poller.register(r.pollHandle(), ZMQ.Poller.POLLIN);
+                    while (running) {
+                        if (r.doWork() == 0) {
+                            poller.poll(Math.min(100, r.timeUntilWork().toMillis()));
+                        }
+                    }
+                } else {
+                    Duration wait = Duration.ofMillis(100);
+                    while (running) {
+                        Message m = r.receive(wait);
+                        if (m != null) {
+                            echo(r, m);
+                        }
+                    }
+                }
+            } finally {
+                bound.countDown();
+            }
+        }
+
+        @Override
+        String endpoint() {
+            return router.endpoints().get(0);
+        }
+
+        @Override
+        public void close() {
+            running = false;
+            try {
+                thread.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
