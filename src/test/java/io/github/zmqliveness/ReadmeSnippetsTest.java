@@ -32,7 +32,7 @@ class ReadmeSnippetsTest {
     private static final Pattern BLOCK = Pattern.compile(
             "(?:<!-- snippet context: ([^>]*) -->\\s*\\n)?```java\\n(.*?)\\n```", Pattern.DOTALL);
     private static final String IMPORTS = "import io.github.zmqliveness.*;\n"
-            + "import java.time.Duration;\nimport java.util.*;\nimport org.slf4j.Logger;\n";
+            + "import java.time.Duration;\nimport java.util.*;\nimport org.slf4j.Logger;\nimport org.zeromq.*;\n";
 
     @Test
     void everyJavaSnippetInTheReadmeCompiles() throws IOException {
@@ -65,7 +65,7 @@ class ReadmeSnippetsTest {
                 if (d.getKind() == Diagnostic.Kind.ERROR) {
                     String name = d.getSource() == null ? "?" : d.getSource().getName();
                     int snippet = name.isEmpty() ? -1 : Integer.parseInt(name.replaceAll("\\D", ""));
-                    errors.append("README snippet ").append(snippet + 1).append(", line ").append(d.getLineNumber() - 6)
+                    errors.append("README snippet ").append(snippet + 1).append(", line ").append(d.getLineNumber() - 7)
                             .append(": ").append(d.getMessage(null)).append('\n')
                             .append(snippet >= 0 ? shown.get(snippet) : "").append("\n\n");
                 }

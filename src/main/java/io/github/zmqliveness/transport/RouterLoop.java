@@ -30,7 +30,7 @@ import zmq.poll.PollItem;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.nio.channels.Selector;
+import java.util.concurrent.locks.LockSupport;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.time.Instant;
@@ -89,9 +89,10 @@ public final class RouterLoop {
     private final Counters.Owner loopCounters = counters.owner();
     private final RateLimitedLog badInput = new RateLimitedLog(log, 10, TimeUnit.SECONDS);
     private final EventDispatcher<Object> events;
-    /** Threaded mode: wakes the loop thread out of its poll. Null when caller-driven (see {@link #socketWaker}). */
-    private final Waker waker;
-    /** Caller-driven mode: wakes the application's poll on the ROUTER's handle; set once the socket is open. */
+    /**
+     * Wakes whoever waits for the loop's next turn (the loop thread blocked in its receive, or the application's poll
+     * on the handle) through the ROUTER itself; set once the socket is open.
+     */
     private volatile SocketWaker socketWaker;
     private final boolean callerDriven;
     /** Caller-driven mode: held by the thread that is driving the loop (doWork, receive, or a call run inline). */
@@ -103,7 +104,7 @@ public final class RouterLoop {
     private boolean finished;
     /** Caller-driven, under driveLock: messages read and calls run in the current turn (doWork's answer). */
     private int turnWork;
-    /** Caller-driven: {@link #socketWaker} as the loop sees it (a plain field, read for every message). */
+    /** {@link #socketWaker} as the loop sees it (a plain field, read for every message). */
     private SocketWaker ownWaker;
     private final long intervalNanos;
     private final long evictionGraceNanos;
@@ -134,7 +135,8 @@ public final class RouterLoop {
     private ZContext context;
     private ZMQ.Socket socket;
     private SocketBase base;
-    private Selector selector;
+    /** The ROUTER's receive timeout as last set (see waitForMessage). */
+    private long rcvTimeoutMillis = -1;
     private final Connections connections;
     /** DISCONNECTED events taken, waiting until the messages their connections pushed before dying are read. */
     private final List<TransportEvent> pendingDisconnects = new ArrayList<>();
@@ -193,7 +195,6 @@ public final class RouterLoop {
     public RouterLoop(RouterConfig config) {
         this.config = config;
         this.callerDriven = config.callerDriven;
-        this.waker = callerDriven ? null : new Waker();
         this.table = new PeerTable(new LivenessRules(config.heartbeatInterval, config.liveness, config.conflictThreshold,
                 config.conflictWindow, config.quarantine));
         PeerListener listener = config.listener;
@@ -226,15 +227,13 @@ public final class RouterLoop {
         }
     }
 
-    /** Wakes whatever waits for the loop's next turn: the loop thread's poll, or the application's poll on the handle. */
+    /** Wakes whatever waits for the loop's next turn: the loop thread's receive, or the application's poll on the handle. */
     private void wakeLoop() {
-        if (callerDriven) {
-            SocketWaker w = socketWaker;
-            if (w != null) {
-                w.wake();
-            }
-        } else {
-            waker.wake();
+        SocketWaker w = socketWaker;
+        if (w != null) {
+            w.wake();
+        } else if (!callerDriven && !running) {
+            LockSupport.unpark(thread); // closing while the loop is not open yet, or waits with reading paused
         }
     }
 
@@ -314,7 +313,8 @@ public final class RouterLoop {
         }
         running = false;
         abandonCalls(); // callers waiting on the loop get their answer now, not when the loop gets round to it
-        waker.wake();
+        wakeLoop();
+        LockSupport.unpark(thread); // in case it waits with reading paused
         long deadline = System.nanoTime() + config.closeTimeout.toNanos();
         if (thread.isAlive() && !isLoopThread()) {
             try {
@@ -518,13 +518,14 @@ public final class RouterLoop {
         requireCallerDriven("doWork()");
         driveLock.lock();
         try {
-            return doWorkLocked();
+            return doWorkLocked(null);
         } finally {
             driveLock.unlock();
         }
     }
 
-    private int doWorkLocked() {
+    /** One caller-driven turn; {@code arrived} is a message already taken from the socket by a wait, or null. */
+    private int doWorkLocked(Msg arrived) {
         if (finished) {
             return 0;
         }
@@ -542,7 +543,7 @@ public final class RouterLoop {
         ownWaker.sleeping(false);
         turnWork = 0;
         try {
-            more = turn();
+            more = turn(arrived);
         } catch (RuntimeException e) {
             loopCounters.inc(Counter.LOOP_ERRORS);
             badInput.warn("loop", System.nanoTime(), "router turn failed; carrying on (please report this)", e);
@@ -627,12 +628,12 @@ public final class RouterLoop {
         long deadline = System.nanoTime() + Math.max(0, timeoutNanos);
         driveLock.lockInterruptibly();
         try {
-            PollItem[] items = null;
+            Msg arrived = null;
             while (true) {
                 if (inbox.hasMessage() || finished) {
                     return true;
                 }
-                doWorkLocked();
+                doWorkLocked(arrived);
                 if (inbox.hasMessage() || finished) {
                     return true;
                 }
@@ -641,12 +642,7 @@ public final class RouterLoop {
                     return false;
                 }
                 long wait = Math.min(left, timeUntilWorkLocked());
-                if (wait > 0) {
-                    if (items == null) {
-                        items = new PollItem[] {new PollItem(base, ZMQ.Poller.POLLIN)};
-                    }
-                    zmq.ZMQ.poll(selector, items, 1, Math.max(1, TimeUnit.NANOSECONDS.toMillis(wait)));
-                }
+                arrived = wait > 0 ? waitForMessage(Math.max(1, TimeUnit.NANOSECONDS.toMillis(wait))) : null;
                 if (Thread.interrupted()) {
                     throw new InterruptedException();
                 }
@@ -718,29 +714,20 @@ public final class RouterLoop {
         }
         started.countDown();
         lastTickAt = System.nanoTime();
-        PollItem[] items = {new PollItem(base, ZMQ.Poller.POLLIN), new PollItem(waker.source(), ZMQ.Poller.POLLIN)};
         boolean more = false;
         try {
             while (running) {
+                Msg arrived = null;
                 if (!more) {
-                    waker.sleeping(true); // before looking at the queues: see Waker
+                    ownWaker.sleeping(true); // before looking at the queues: see SocketWaker
                     long timeout = pollTimeoutMillis();
                     if (timeout != 0) {
-                        long pollStart = System.nanoTime();
-                        zmq.ZMQ.poll(selector, items, 2, timeout);
-                        // The wait it asked for, or less if woken early: beyond that, the loop was not running. While
-                        // reading is paused for a full receive queue, waiting is not listening: none of it counts.
-                        if (!inbox.paused()) {
-                            askedPollNanos += Math.min(System.nanoTime() - pollStart, TimeUnit.MILLISECONDS.toNanos(timeout));
-                        }
+                        arrived = waitForMessage(timeout);
                     }
-                    waker.sleeping(false);
-                    if (timeout != 0 && items[1].isReadable()) {
-                        waker.drain();
-                    }
+                    ownWaker.sleeping(false);
                 }
                 try {
-                    more = turn();
+                    more = turn(arrived);
                 } catch (RuntimeException e) {
                     // A bug of ours must not take every peer down with it: count it, say it, go on.
                     loopCounters.inc(Counter.LOOP_ERRORS);
@@ -758,8 +745,30 @@ public final class RouterLoop {
         }
     }
 
-    /** One turn of the loop; true if it should turn again before polling. */
-    private boolean turn() {
+    /**
+     * Waits at most {@code timeoutMillis} for the socket to have a message, the way a raw ROUTER loop waits: in a
+     * blocking receive, which wakes at the first message (a peer's, or another thread's wake-up through the
+     * SocketWaker). Returns that message's first frame, or null. While reading is paused for a full receive queue
+     * the loop must not read: it sleeps in 1 ms steps instead, and none of that counts as listening.
+     */
+    private Msg waitForMessage(long timeoutMillis) {
+        if (inbox.paused()) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(Math.min(timeoutMillis, 1)));
+            return null;
+        }
+        if (timeoutMillis != rcvTimeoutMillis) {
+            base.setSocketOpt(zmq.ZMQ.ZMQ_RCVTIMEO, (int) timeoutMillis);
+            rcvTimeoutMillis = timeoutMillis;
+        }
+        long start = System.nanoTime();
+        Msg first = base.recv(0);
+        // The wait it asked for, or less if woken early: beyond that, the loop was not running.
+        askedPollNanos += Math.min(System.nanoTime() - start, TimeUnit.MILLISECONDS.toNanos(timeoutMillis));
+        return first;
+    }
+
+    /** One turn of the loop; true if it should turn again before waiting. {@code arrived}: a first frame already read, or null. */
+    private boolean turn(Msg arrived) {
         if (!inbox.paused()) {
             noticeStall(System.nanoTime()); // a stall before this turn (in the poll): held before anything is read or evicted
         }
@@ -772,7 +781,7 @@ public final class RouterLoop {
             call.run();
             turnWork++;
         }
-        boolean drained = receiveBatch();
+        boolean drained = receiveBatch(arrived);
         long now = System.nanoTime();
         if (!inbox.paused()) {
             // A handler that did not return is a stall: noticed before the connections lost meanwhile are applied,
@@ -867,7 +876,6 @@ public final class RouterLoop {
     }
 
     private void open() throws IOException {
-        selector = Selector.open();
         context = new ZContext(config.ioThreads);
         socket = context.createSocket(SocketType.ROUTER);
         base = socket.base();
@@ -923,14 +931,12 @@ public final class RouterLoop {
             }
             bound.add(socket.getLastEndpoint());
         }
-        if (callerDriven) {
-            // The wake-ups of other threads come in through the ROUTER itself, so that its one handle is all the
-            // application polls (see SocketWaker).
-            String wakeEndpoint = "inproc://zmq-liveness-wake-" + instanceNumber + "-" + Long.toHexString(System.nanoTime());
-            socket.bind(wakeEndpoint);
-            ownWaker = new SocketWaker(context, wakeEndpoint);
-            socketWaker = ownWaker;
-        }
+        // The wake-ups of other threads come in through the ROUTER itself: the loop waits in a blocking receive, as a
+        // raw ROUTER loop does, and a caller-driven router's one handle is all the application polls (see SocketWaker).
+        String wakeEndpoint = "inproc://zmq-liveness-wake-" + instanceNumber + "-" + Long.toHexString(System.nanoTime());
+        socket.bind(wakeEndpoint);
+        ownWaker = new SocketWaker(context, wakeEndpoint);
+        socketWaker = ownWaker;
         boundEndpoints = List.copyOf(bound);
         log.info("router bound to {}; heartbeat {} x {}, transport heartbeat {}", bound, config.heartbeatInterval,
                 config.liveness, config.transportHeartbeat
@@ -993,16 +999,7 @@ public final class RouterLoop {
         } catch (RuntimeException e) {
             log.warn("closing the ZeroMQ context failed", e);
         }
-        try {
-            if (selector != null) {
-                selector.close();
-            }
-        } catch (IOException e) {
-            log.debug("closing the selector failed", e);
-        }
-        if (waker != null) {
-            waker.close();
-        }
+
     }
 
     // ------------------------------------------------------------------ transport events
@@ -1066,7 +1063,7 @@ public final class RouterLoop {
     // ------------------------------------------------------------------ receive
 
     /** Reads up to a batch; true if the socket has nothing more to read right now. */
-    private boolean receiveBatch() {
+    private boolean receiveBatch(Msg arrived) {
         boolean wasPaused = inbox.paused();
         int batch = inbox.room(RECEIVE_BATCH);
         if (batch == 0) {
@@ -1076,7 +1073,8 @@ public final class RouterLoop {
             noticeStall(System.nanoTime()); // reading resumes: the pause is a stall, held before what waited is read
         }
         for (int i = 0; i < batch; i++) {
-            Msg first = base.recv(ZMQ.DONTWAIT);
+            Msg first = arrived != null ? arrived : base.recv(ZMQ.DONTWAIT);
+            arrived = null;
             if (first == null) {
                 int errno = base.errno();
                 if (errno != ZError.EAGAIN && errno != ZError.ETERM && running) {
