@@ -17,6 +17,7 @@
 #   DETECTION_OPTS  key=value arguments of DetectionBenchmark, e.g. "trialsLong=30 servers=lib,raw"
 #   SCALE_OPTS      key=value arguments of ScaleBenchmark, e.g. "n=4000 batch=4000 idleSeconds=10 raw=false ioThreads=1"
 #   SCALE_JVM       extra JVM options for ScaleBenchmark's router JVM
+#   PIRATE_OPTS     key=value arguments of PirateLatency, e.g. "n=20000 warmup=5000 trials=3"
 #   CURVE_JOIN_OPTS key=value arguments of CurveJoinBenchmark, e.g. "n=1000 trials=3"
 #   STORM_OPTS      key=value arguments of StormBenchmark, e.g. "n=2000 swarms=4 rate=200 trials=3 stormSeconds=90 handshakeMs=5000 clientNice=0"
 #   MVN_OFFLINE     "-o" to build offline once the dependencies are cached
@@ -80,6 +81,12 @@ for bench in "$@"; do
       # shellcheck disable=SC2086
       "$JAVA" -Xms1g -Xmx1g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
         io.github.zmqliveness.bench.CurveJoinBenchmark ${CURVE_JOIN_OPTS:-} | tee target/curve-join.txt
+      ;;
+    PirateLatency)
+      # The migration recipe's Paranoid Pirate queues, raw and on LivenessRouter: round trip, 3 trials each.
+      # shellcheck disable=SC2086
+      "$JAVA" -Xmx1g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
+        io.github.zmqliveness.bench.PirateLatency ${PIRATE_OPTS:-} | tee target/pirate-latency.txt
       ;;
     EchoCpu)
       : > target/echo-cpu.txt

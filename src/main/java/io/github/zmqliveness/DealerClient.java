@@ -143,8 +143,25 @@ public final class DealerClient implements AutoCloseable {
         private ClientListener listener;
         private byte[] curveServerKey;
         private CurveKeyPair curveKeys;
+        private boolean plain;
 
         private Builder() {
+        }
+
+        /**
+         * For a server that is not a {@link LivenessRouter} (a raw ROUTER in any language), so that clients can be
+         * moved to this library before their server: the client sends no command of its own (no HELLO, heartbeat or
+         * goodbye) and reads every message as the application's. It is READY once the ZeroMQ handshake is done, finds
+         * a dead or frozen server through ZMTP heartbeats ({@link #transportHeartbeat}: by default a PING every
+         * {@code max(1, liveness / 2)} heartbeat intervals, dead after half that without an answer; the server needs
+         * no setting, every ZeroMQ peer answers PING), and reconnects with the same backoff, jitter and identity. Each
+         * connection is a session of its own, numbered by the client; with {@link #resume(boolean) resume(false)} what
+         * was queued for the last connection is dropped, not sent on the next. Off by default. Against a
+         * {@link LivenessRouter} it works too, as a plain DEALER does.
+         */
+        public Builder plain() {
+            this.plain = true;
+            return this;
         }
 
         /**
@@ -341,6 +358,9 @@ public final class DealerClient implements AutoCloseable {
                     maxQueuedBytes, messageTtl, maxMessageSize, receiveQueueCapacity, closeTimeout, stopOnConflict, listener);
             if (curveKeys != null) {
                 settings.curve(curveServerKey, curveKeys.publicKeyBytes(), curveKeys.secretKeyBytes());
+            }
+            if (plain) {
+                settings.plain();
             }
             return new DealerClient(settings, id);
         }

@@ -74,6 +74,14 @@ public final class ClientLoop {
         byte[] curveServerKey;
         byte[] curvePublicKey;
         byte[] curveSecretKey;
+        /** Plain mode: no ZLP commands, for a server that is not a LivenessRouter (see DealerClient.Builder#plain). */
+        boolean plain;
+
+        /** Speak no ZLP: ready once the ZMTP handshake is done, liveness from ZMTP heartbeats alone. */
+        public Settings plain() {
+            this.plain = true;
+            return this;
+        }
 
         /** Connect with CurveZMQ: the server's public key, and this client's key pair (32 bytes each). */
         public Settings curve(byte[] serverKey, byte[] publicKey, byte[] secretKey) {
@@ -268,7 +276,7 @@ public final class ClientLoop {
         } catch (IOException | RuntimeException e) {
             log.error("client {} failed; it is closed", settings.identity, e);
         } finally {
-            boolean sayBye = state == ClientState.READY;
+            boolean sayBye = state == ClientState.READY && !settings.plain;
             state = ClientState.CLOSED;
             running = false;
             dropHeld(Counter.DROPPED_ON_CLOSE); // held for a resume that WELCOME never confirmed
@@ -334,6 +342,9 @@ public final class ClientLoop {
             lose(wasConnected ? ClientEvent.Cause.CONNECTION_LOST : ClientEvent.Cause.CONNECT_FAILED, now, 0);
             return;
         }
+        if (settings.plain && state == ClientState.CONNECTING && current.handshaken) {
+            onPlainReady(now);
+        }
         receiveAll(now);
         if (socket == null) {
             return;
@@ -347,7 +358,9 @@ public final class ClientLoop {
             nudgeIoThread();
             current.nudgedAt = now;
         }
-        if (state == ClientState.READY) {
+        if (state == ClientState.READY && settings.plain) {
+            flush(now); // liveness is ZeroMQ's: its heartbeats end a dead connection, and DISCONNECTED says so
+        } else if (state == ClientState.READY) {
             noticeStall(now);
             if (watch.silent(now)) {
                 counters.inc(Counter.SERVER_SILENT);
@@ -405,15 +418,22 @@ public final class ClientLoop {
         socket.setImmediate(true);
         // ZeroMQ sends HELLO as the very first message of the connection, before anything queued.
         // Under CURVE the HELLO names the identity, for a server that lets one key use several.
-        socket.setHelloMsg(Command.hello(instance, epoch, settings.resume ? Command.FLAG_RESUME : 0,
-                settings.curveServerKey != null ? settings.identity.unsafeBytes() : null).encode());
-        resuming = settings.resume ? session : 0;
+        if (!settings.plain) {
+            socket.setHelloMsg(Command.hello(instance, epoch, settings.resume ? Command.FLAG_RESUME : 0,
+                    settings.curveServerKey != null ? settings.identity.unsafeBytes() : null).encode());
+        }
+        resuming = settings.resume && !settings.plain ? session : 0;
         dropHeld(Counter.RECEIVED_STALE);
         Attempt a = new Attempt();
         current = a;
         base.setEventHook(ev -> {
             if (ev.event == ZMQ.EVENT_CONNECTED) {
                 a.tcpUpAt = System.nanoTime(); // the loop reads it when its deadline comes; no need to wake it
+                return;
+            }
+            if (ev.event == zmq.ZMQ.ZMQ_EVENT_HANDSHAKE_PROTOCOL) {
+                a.handshaken = true; // plain mode: the connection is ready
+                waker.wake();
                 return;
             }
             if (ev.event == zmq.ZMQ.ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
@@ -426,7 +446,8 @@ public final class ClientLoop {
             }
             disconnects.add(ev.event == ZMQ.EVENT_DISCONNECTED);
             waker.wake();
-        }, ZMQ.EVENT_CONNECTED | ZMQ.EVENT_DISCONNECTED | ZMQ.EVENT_CONNECT_RETRIED | zmq.ZMQ.ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+        }, ZMQ.EVENT_CONNECTED | ZMQ.EVENT_DISCONNECTED | ZMQ.EVENT_CONNECT_RETRIED | zmq.ZMQ.ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                | (settings.plain ? zmq.ZMQ.ZMQ_EVENT_HANDSHAKE_PROTOCOL : 0));
         socket.connect(endpoint);
         state = ClientState.CONNECTING;
         // Two phases: the TCP connect must succeed within the liveness bound (at least 2 s: a dropped SYN is sent
@@ -472,6 +493,13 @@ public final class ClientLoop {
      * counted. docs/PROTOCOL.md, section 6.
      */
     private void onMessage(List<byte[]> frames, long now) {
+        if (settings.plain) {
+            if (state == ClientState.CONNECTING) {
+                onPlainReady(now); // a message can only come after the handshake: its event is on its way
+            }
+            deliver(frames);
+            return;
+        }
         byte[] head0 = frames.get(0);
         if (!Command.looksLikeCommand(head0)) {
             stale(); // untagged: not sent to a session of ours
@@ -562,6 +590,22 @@ public final class ClientLoop {
         flush(now);
     }
 
+    /** Plain mode: the ZMTP handshake is done; the connection is a session of its own (numbered here, from 1). */
+    private void onPlainReady(long now) {
+        boolean rejoin = everConnected;
+        session++;
+        if (rejoin && !settings.resume) {
+            dropQueued(); // start clean: nothing queued for the last connection is sent on this one
+        }
+        everConnected = true;
+        attempt = 0;
+        state = ClientState.READY;
+        counters.inc(Counter.SESSIONS);
+        publish(new ClientEvent(rejoin ? ClientEvent.Type.REJOINED : ClientEvent.Type.CONNECTED, currentEndpoint, session, false,
+                null, null, null, Instant.now()));
+        flush(now);
+    }
+
     private void onDisconnect(Command c, long now) {
         ClientEvent.Reason reason = ClientEvent.Reason.valueOf(c.reason().name());
         Duration retryAfter = Duration.ofMillis(Math.max(0, c.retryAfterMillis()));
@@ -633,6 +677,8 @@ public final class ClientLoop {
     /** One connection attempt, as JeroMQ's I/O thread reports it (a late event lands on a stale attempt). */
     private static final class Attempt {
         volatile long tcpUpAt;
+        /** Plain mode: the ZMTP handshake completed (set by the I/O thread). */
+        volatile boolean handshaken;
         /** Loop only: when the I/O thread was last nudged for this attempt, 0 if never. */
         long nudgedAt;
     }
@@ -728,7 +774,7 @@ public final class ClientLoop {
     private boolean write(Outbox.Out o) {
         byte[][] frames = o.frames;
         int flags = ZMQ.DONTWAIT;
-        if (Command.looksLikeCommand(frames[0])) {
+        if (!settings.plain && Command.looksLikeCommand(frames[0])) {
             if (!base.send(new Msg(Command.dataFrame()), ZMQ.SNDMORE | flags)) {
                 return false;
             }
