@@ -29,10 +29,14 @@ import java.util.concurrent.TimeUnit;
  * and the body, call {@link #receive()} and read {@link Message#identity()} and
  * {@link Message#frames()}; where it sent the routing frame and the body, call
  * {@link #send(Identity, byte[]...)}. Or give the builder a {@link MessageHandler}, which runs on
- * the router's own thread with no hand-off.
+ * the router's own thread with no hand-off. Or build it {@link Builder#callerDriven() caller-driven}:
+ * no thread of its own, your thread drives it ({@link #receive(Duration)}, or {@link #doWork()} from
+ * your own {@code ZMQ.Poller} where {@link #pollHandle()} sits beside your other sockets).
  *
  * <p><b>Threading.</b> Every public method is thread-safe. Only the router's loop thread
- * ({@code zmq-liveness-router-N}, N numbering the routers of the JVM from 1) touches the socket. {@link #send} never blocks: it queues the message
+ * ({@code zmq-liveness-router-N}, N numbering the routers of the JVM from 1) touches the socket; a
+ * caller-driven router has no such thread, and only the thread driving it (one at a time) touches
+ * the socket. {@link #send} never blocks: it queues the message
  * for the loop and says what happened. Messages to one identity are written in the order
  * {@code send} accepted them. Listeners run on {@code zmq-liveness-events-N} (see {@link PeerListener}).
  *
@@ -198,9 +202,10 @@ public final class LivenessRouter implements AutoCloseable {
      * {@link MessageHandler} now, or to the queue that {@link #receive(Duration)} takes from), writes what
      * {@link #send} queued, and applies liveness deadlines. It never blocks, except in a handler.
      *
-     * <p><b>What the driving thread must do.</b> Call {@code doWork()} again without waiting while it returns
-     * more than 0; then wait at most {@link #timeUntilWork()} (in its own {@code ZMQ.Poller}, with
-     * {@link #pollHandle()} registered, which becomes readable as soon as there is work) and call it again. A
+     * <p><b>What the driving thread must do.</b> After each {@code doWork()}, wait at most
+     * {@link #timeUntilWork()} (zero if the turn left work, such as more messages than one turn reads) in its
+     * own {@code ZMQ.Poller}, with {@link #pollHandle()} registered, which becomes readable as soon as there is
+     * work; then call {@code doWork()} again, whether the handle was readable or not. A
      * router not driven for longer is stalled: it hears no peer meanwhile, and when driven again it reports a
      * {@link Stall} once the gap reaches one heartbeat interval and holds suspicion and eviction for one interval
      * (peers are not condemned for the router's own pause), but peers of this library see no WELCOME or heartbeat
