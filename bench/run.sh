@@ -83,7 +83,7 @@ for bench in "$@"; do
         io.github.zmqliveness.bench.CurveJoinBenchmark ${CURVE_JOIN_OPTS:-} | tee target/curve-join.txt
       ;;
     PirateLatency)
-      # The migration recipe's Paranoid Pirate queues, raw and on LivenessRouter: round trip, 3 trials each.
+      # The migration recipes (Paranoid Pirate queue, Majordomo broker), raw and on LivenessRouter: round trip, 3 trials.
       # shellcheck disable=SC2086
       "$JAVA" -Xmx1g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
         io.github.zmqliveness.bench.PirateLatency ${PIRATE_OPTS:-} | tee target/pirate-latency.txt

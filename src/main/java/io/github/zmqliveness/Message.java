@@ -63,6 +63,7 @@ public final class Message {
         return address;
     }
 
+    /** The bytes in all frames together; the number of frames is {@code frames().size()}. */
     public int size() {
         int n = 0;
         for (byte[] f : frames) {
