@@ -17,7 +17,8 @@
 #   DETECTION_OPTS  key=value arguments of DetectionBenchmark, e.g. "trialsLong=30 servers=lib,raw"
 #   SCALE_OPTS      key=value arguments of ScaleBenchmark, e.g. "n=4000 batch=4000 idleSeconds=10 raw=false ioThreads=1"
 #   SCALE_JVM       extra JVM options for ScaleBenchmark's router JVM
-#   PIRATE_OPTS     key=value arguments of PirateLatency, e.g. "n=20000 warmup=5000 trials=3"
+#   PIRATE_OPTS     key=value arguments of PirateLatency, e.g. "n=20000 warmup=5000 trials=3 recipes=raw,liveness"
+#   ECHO_CPU_KINDS  server kinds of EchoCpu (default "RAW HANDLER RECEIVE CALLER CALLER_POLL")
 #   CURVE_JOIN_OPTS key=value arguments of CurveJoinBenchmark, e.g. "n=1000 trials=3"
 #   STORM_OPTS      key=value arguments of StormBenchmark, e.g. "n=2000 swarms=4 rate=200 trials=3 stormSeconds=90 handshakeMs=5000 clientNice=0"
 #   MVN_OFFLINE     "-o" to build offline once the dependencies are cached
@@ -91,7 +92,7 @@ for bench in "$@"; do
     EchoCpu)
       : > target/echo-cpu.txt
       for dealers in 1 8; do
-        for kind in RAW HANDLER RECEIVE; do
+        for kind in ${ECHO_CPU_KINDS:-RAW HANDLER RECEIVE CALLER CALLER_POLL}; do
           "$JAVA" -Xms1g -Xmx1g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
             io.github.zmqliveness.bench.EchoProbe "$kind" "$dealers" 1000000 | grep -v -E '^(TID |PROBE-)' | tee -a target/echo-cpu.txt
         done

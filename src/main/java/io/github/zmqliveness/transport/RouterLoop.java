@@ -97,12 +97,13 @@ public final class RouterLoop {
     private final boolean callerDriven;
     /** Caller-driven mode: held by the thread that is driving the loop (doWork, receive, or a call run inline). */
     private final java.util.concurrent.locks.ReentrantLock driveLock = new java.util.concurrent.locks.ReentrantLock();
-    /** Caller-driven, under driveLock: the last turn left messages on the socket; when the last doWork returned; how long the caller may wait since. */
+    /** The last turn left messages on the socket: turn again before waiting. Loop thread (or, caller-driven, under driveLock). */
     private boolean more;
+    /** Caller-driven, under driveLock: when the last doWork returned; how long the caller may wait since. */
     private long lastReturnAt;
     private long allowedWaitNanos;
     private boolean finished;
-    /** Caller-driven, under driveLock: messages read and calls run in the current turn (doWork's answer). */
+    /** Messages read, calls run and connection events taken in the current turn (doWork's answer; unused when threaded). */
     private int turnWork;
     /** {@link #socketWaker} as the loop sees it (a plain field, read for every message). */
     private SocketWaker ownWaker;
@@ -543,11 +544,7 @@ public final class RouterLoop {
         ownWaker.sleeping(false);
         turnWork = 0;
         try {
-            more = turn(arrived);
-        } catch (RuntimeException e) {
-            loopCounters.inc(Counter.LOOP_ERRORS);
-            badInput.warn("loop", System.nanoTime(), "router turn failed; carrying on (please report this)", e);
-            more = false;
+            more = safeTurn(arrived);
         } catch (Error e) {
             log.error("router turn failed; the router is closed and every peer is disconnected", e);
             running = false;
@@ -714,7 +711,7 @@ public final class RouterLoop {
         }
         started.countDown();
         lastTickAt = System.nanoTime();
-        boolean more = false;
+        more = false;
         try {
             while (running) {
                 Msg arrived = null;
@@ -726,14 +723,7 @@ public final class RouterLoop {
                     }
                     ownWaker.sleeping(false);
                 }
-                try {
-                    more = turn(arrived);
-                } catch (RuntimeException e) {
-                    // A bug of ours must not take every peer down with it: count it, say it, go on.
-                    loopCounters.inc(Counter.LOOP_ERRORS);
-                    badInput.warn("loop", System.nanoTime(), "router loop turn failed; carrying on (please report this)", e);
-                    more = false;
-                }
+                more = safeTurn(arrived);
             }
         } catch (RuntimeException | Error e) {
             log.error("router loop failed; the router is closed and every peer is disconnected", e);
@@ -765,6 +755,17 @@ public final class RouterLoop {
         // The wait it asked for, or less if woken early: beyond that, the loop was not running.
         askedPollNanos += Math.min(System.nanoTime() - start, TimeUnit.MILLISECONDS.toNanos(timeoutMillis));
         return first;
+    }
+
+    /** A turn that survives a bug of ours: counted, said (rate limited), and the loop goes on; an Error is not caught. */
+    private boolean safeTurn(Msg arrived) {
+        try {
+            return turn(arrived);
+        } catch (RuntimeException e) {
+            loopCounters.inc(Counter.LOOP_ERRORS);
+            badInput.warn("loop", System.nanoTime(), "router loop turn failed; carrying on (please report this)", e);
+            return false;
+        }
     }
 
     /** One turn of the loop; true if it should turn again before waiting. {@code arrived}: a first frame already read, or null. */

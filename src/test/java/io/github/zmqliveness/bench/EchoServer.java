@@ -147,11 +147,7 @@ public abstract class EchoServer implements AutoCloseable {
         @Override
         public void close() {
             running = false;
-            try {
-                thread.join(5000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            join(thread);
         }
     }
 
@@ -223,11 +219,7 @@ public abstract class EchoServer implements AutoCloseable {
         @Override
         public void close() {
             running = false;
-            try {
-                thread.join(5000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            join(thread);
             router.close();
         }
     }
@@ -272,10 +264,9 @@ public abstract class EchoServer implements AutoCloseable {
                 if (poll) {
                     ZMQ.Poller poller = ctx.createPoller(1);
                     poller.register(r.pollHandle(), ZMQ.Poller.POLLIN);
-                    while (running) {
-                        if (r.doWork() == 0) {
-                            poller.poll(Math.min(100, r.timeUntilWork().toMillis()));
-                        }
+                    while (running) { // the README's loop: poll no longer than timeUntilWork(), doWork() after every poll
+                        poller.poll(r.timeUntilWork().toMillis());
+                        r.doWork();
                     }
                 } else {
                     Duration wait = Duration.ofMillis(100);
@@ -299,11 +290,15 @@ public abstract class EchoServer implements AutoCloseable {
         @Override
         public void close() {
             running = false;
-            try {
-                thread.join(5000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            join(thread);
+        }
+    }
+
+    static void join(Thread thread) {
+        try {
+            thread.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
