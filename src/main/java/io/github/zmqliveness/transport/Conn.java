@@ -30,14 +30,18 @@ final class Conn {
     /** The shutdown is an eviction whose confirmation (DISCONNECTED) we count. */
     boolean eviction;
 
+    /** The peer's {@code ip:port} (from the key, worked out once: every message delivered carries it). */
+    private final String address;
+
     Conn(SocketChannel channel, String key) {
         this.channel = channel;
         this.key = key;
+        this.address = Connections.peerOf(key);
     }
 
     /** The peer's {@code ip:port}, or null if unknown. */
     String address() {
-        return Connections.peerOf(key);
+        return address;
     }
 
     /**

@@ -124,7 +124,7 @@ final class ProtocolServer {
             onHello(r, helloCommand, frames, conn, now);
             return;
         }
-        deliver(bindSession(conn, identity), frames, key, now);
+        deliver(bindSession(conn, identity), frames, conn != null ? conn.address() : Connections.peerOf(key), now);
     }
 
     /** The session {@code conn} carries: the identity's current one, recorded on the connection at its first message. */
@@ -171,7 +171,7 @@ final class ProtocolServer {
                 return;
             }
         }
-        deliver(session, frames, conn.key, now);
+        deliver(session, frames, conn.address(), now);
     }
 
     /** The application frames after a DATA command, or null (counted, logged) if there are none. */
@@ -275,7 +275,7 @@ final class ProtocolServer {
             case DATA:
                 List<byte[]> payload = payloadOf(frames, r.identity(), now);
                 if (payload != null) {
-                    deliver(sessions.current(r.identity()), payload, key, now);
+                    deliver(sessions.current(r.identity()), payload, Connections.peerOf(key), now);
                 }
                 break;
             default:
@@ -284,15 +284,20 @@ final class ProtocolServer {
         }
     }
 
-    /** Hands a message to the inbox, unless it is over the size limit (then it is counted and logged). */
-    private void deliver(Session session, List<byte[]> frames, String key, long now) {
-        long size = Frames.size(frames);
-        if (size > config.maxMessageSize) {
-            counters.inc(Counter.RECEIVED_TOO_LARGE);
-            badInput.warn("too-large", now, "dropped a {}-byte message from {} at {}: over the {}-byte limit (maxMessageSize)",
-                    size, session, Connections.peerOf(key), config.maxMessageSize);
-            return;
+    /**
+     * Hands a message to the inbox, unless it is over the size limit (then it is counted and logged). One frame is never
+     * over it: the socket's ZMQ_MAXMSGSIZE, the same limit, refused it already.
+     */
+    private void deliver(Session session, List<byte[]> frames, String address, long now) {
+        if (frames.size() > 1) {
+            long size = Frames.size(frames);
+            if (size > config.maxMessageSize) {
+                counters.inc(Counter.RECEIVED_TOO_LARGE);
+                badInput.warn("too-large", now, "dropped a {}-byte message from {} at {}: over the {}-byte limit (maxMessageSize)",
+                        size, session, address, config.maxMessageSize);
+                return;
+            }
         }
-        inbox.deliver(new Message(session, frames, Connections.peerOf(key)));
+        inbox.deliver(new Message(session, frames, address));
     }
 }
