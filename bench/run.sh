@@ -22,6 +22,14 @@
 #   CURVE_JOIN_OPTS key=value arguments of CurveJoinBenchmark, e.g. "n=1000 trials=3"
 #   STORM_OPTS      key=value arguments of StormBenchmark, e.g. "n=2000 swarms=4 rate=200 trials=3 stormSeconds=90 handshakeMs=5000 clientNice=0"
 #   MVN_OFFLINE     "-o" to build offline once the dependencies are cached
+#   BUSY_LOOPS      N: N shell busy loops at nice 0 run beside every step (a documented background load)
+#   PAIRS_ROUNDS    rounds of EchoPairs (default 3); PAIRS_STYLES its styles (default "HANDLER RECEIVE CALLER CALLER_POLL");
+#                   PAIRS_METHODS its EchoBenchmark methods, a regex (default "throughput"; "latency|throughput" for both)
+#
+# EchoPairs (not in the default set): each LivenessRouter style in a JMH run of its own right after a raw ROUTER
+# (-p server=RAW,STYLE, 1 and 8 dealers), round after round, so that each ratio compares two measurements about a
+# minute apart, not several minutes (this VM drifts more than the styles differ); then bench/ratios.py. Writes
+# target/jmh-pairs-ROUND-STYLE.json|txt and target/pairs.md; about 5 minutes a round (7 with latency).
 #
 # Scale (ScaleBenchmark, not in the default set: 10,000 libzmq DEALERs in 4 python3-zmq processes,
 # about 8 minutes) writes target/scale.txt. Storm (StormBenchmark, not in the default set either: a
@@ -48,6 +56,16 @@ JAVA="${JAVA:-java}"
   "$JAVA" -version 2>&1 | sed 's/^/java: /'
 } > target/bench-env.txt
 cat target/bench-env.txt
+
+if [ -n "${BUSY_LOOPS:-}" ]; then
+  busy=()
+  for _ in $(seq 1 "$BUSY_LOOPS"); do
+    bash -c 'while :; do :; done' &
+    busy+=("$!")
+  done
+  trap 'kill "${busy[@]}" 2>/dev/null || true' EXIT
+  echo "background load: $BUSY_LOOPS busy loops at nice 0 (pids ${busy[*]})" | tee -a target/bench-env.txt
+fi
 
 if [ "$#" -eq 0 ]; then
   set -- EchoBenchmark PeerTableBenchmark PeerTableMemory DetectionBenchmark EchoCpu
@@ -88,6 +106,19 @@ for bench in "$@"; do
       # shellcheck disable=SC2086
       "$JAVA" -Xmx1g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" \
         io.github.zmqliveness.bench.PirateLatency ${PIRATE_OPTS:-} | tee target/pirate-latency.txt
+      ;;
+    EchoPairs)
+      rm -f target/jmh-pairs-*.json
+      for round in $(seq 1 "${PAIRS_ROUNDS:-3}"); do
+        for style in ${PAIRS_STYLES:-HANDLER RECEIVE CALLER CALLER_POLL}; do
+          echo "--- round $round, RAW then $style ($(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))"
+          # shellcheck disable=SC2086
+          "$JAVA" -cp "$CP" org.openjdk.jmh.Main "io\\.github\\.zmqliveness\\.bench\\.EchoBenchmark\\.(${PAIRS_METHODS:-throughput})\$" \
+            -p server="RAW,$style" -p dealers=1,8 -rf json -rff "target/jmh-pairs-$round-$style.json" ${JMH_OPTS:-} \
+            > "target/jmh-pairs-$round-$style.txt" 2>&1
+        done
+      done
+      python3 bench/ratios.py target/jmh-pairs-*.json | tee target/pairs.md
       ;;
     EchoCpu)
       : > target/echo-cpu.txt

@@ -20,7 +20,8 @@ import java.util.TreeMap;
  * reports the CPU time each thread spent per echoed message (ThreadMXBean, user + system), split
  * into the server's threads (its ROUTER loop, its JeroMQ I/O thread, the receive() thread) and the
  * client's (the dealers' I/O thread, the sending thread). CPU per message is what sizes a server,
- * and it moves much less than throughput when other work shares the machine.
+ * and it moves much less than throughput when other work shares the machine. Also the context switches of the
+ * server's threads per 1,000 echoes (Linux): voluntary ones are waits and wake-ups, involuntary ones contention.
  *
  * <p>Also the target of profilers that attach to a whole process: bench/syscalls.sh runs it under
  * {@code perf trace}, and the TID lines it prints name the threads.
@@ -45,6 +46,7 @@ public final class EchoProbe {
                 serverThreads.add(id); // everything alive once the server is up; the client's threads come later
             }
             serverThreads.remove(Thread.currentThread().getId());
+            Set<String> serverTids = new HashSet<>(switchesByTid().keySet()); // the same, as Linux names them
             try (ZContext ctx = new ZContext(1)) {
                 ZMQ.Socket[] sockets = new ZMQ.Socket[dealers];
                 for (int i = 0; i < dealers; i++) {
@@ -59,13 +61,16 @@ public final class EchoProbe {
                 run(sockets, payload, Math.min(messages, 200_000));
                 System.out.println("PROBE-START");
                 Map<Long, Long> cpu0 = cpuByThread();
+                Map<String, long[]> sw0 = switchesByTid();
                 long t0 = System.nanoTime();
                 run(sockets, payload, messages);
                 long nanos = System.nanoTime() - t0;
                 Map<Long, Long> cpu1 = cpuByThread();
+                Map<String, long[]> sw1 = switchesByTid();
                 System.out.println("PROBE-END");
                 printThreads();
                 report(kind, dealers, messages, nanos, cpu0, cpu1, serverThreads);
+                reportSwitches(messages, sw0, sw1, serverTids);
             }
         }
     }
@@ -104,6 +109,66 @@ public final class EchoProbe {
         }
         System.out.printf("%-8s dealers=%d  %,9.0f echoes/s  server CPU %5.2f us/msg  client CPU %5.2f us/msg  (%d echoes)%n%s",
                 kind, dealers, messages / (nanos / 1e9), serverUs, clientUs, messages, detail);
+    }
+
+    /**
+     * Context switches of the server's threads per 1,000 echoes: voluntary (the thread blocked: a wait for a message or
+     * a wake-up) and involuntary (the scheduler took the core away: contention). Linux only.
+     */
+    private static void reportSwitches(int messages, Map<String, long[]> sw0, Map<String, long[]> sw1, Set<String> serverTids) {
+        long voluntary = 0;
+        long involuntary = 0;
+        StringBuilder detail = new StringBuilder();
+        for (Map.Entry<String, long[]> e : sw1.entrySet()) {
+            long[] before = sw0.get(e.getKey());
+            if (before == null || !serverTids.contains(e.getKey())) {
+                continue;
+            }
+            long v = e.getValue()[0] - before[0];
+            long i = e.getValue()[1] - before[1];
+            if (v + i < messages / 10_000) {
+                continue; // idle threads
+            }
+            voluntary += v;
+            involuntary += i;
+            detail.append(String.format("    server %-24s %7.1f voluntary %7.1f involuntary per 1000 echoes%n",
+                    comm(e.getKey()), 1000.0 * v / messages, 1000.0 * i / messages));
+        }
+        System.out.printf("context switches of the server's threads: %.1f voluntary, %.1f involuntary per 1000 echoes%n%s",
+                1000.0 * voluntary / messages, 1000.0 * involuntary / messages, detail);
+    }
+
+    /** Voluntary and involuntary context switches of every thread, by Linux thread id (empty where /proc is missing). */
+    static Map<String, long[]> switchesByTid() {
+        Map<String, long[]> out = new TreeMap<>();
+        File[] tasks = new File("/proc/self/task").listFiles();
+        if (tasks == null) {
+            return out;
+        }
+        for (File t : tasks) {
+            try {
+                long[] sw = new long[2];
+                for (String line : Files.readAllLines(new File(t, "status").toPath())) {
+                    if (line.startsWith("voluntary_ctxt_switches:")) {
+                        sw[0] = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                    } else if (line.startsWith("nonvoluntary_ctxt_switches:")) {
+                        sw[1] = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                    }
+                }
+                out.put(t.getName(), sw);
+            } catch (IOException e) {
+                // thread ended meanwhile
+            }
+        }
+        return out;
+    }
+
+    private static String comm(String tid) {
+        try {
+            return new String(Files.readAllBytes(new File("/proc/self/task/" + tid + "/comm").toPath()), StandardCharsets.UTF_8).trim();
+        } catch (IOException e) {
+            return tid;
+        }
     }
 
     /** CPU time of every live thread, by thread id. */
