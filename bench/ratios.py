@@ -86,6 +86,10 @@ if thr:
     for k in sorted(thr, key=key):
         v = thr[k]
         ratios = [r[0] for r in v]
+        if k[1] == "RAW":
+            print(f"| {k[0]} | RAW | the reference of each run ({len(v)} runs) | 1 | {statistics.median(r[3] for r in v):,.0f} "
+                  f"| {statistics.median(r[1] for r in v):.2f} |")
+            continue
         print(f"| {k[0]} | {k[1]} | {', '.join(f'{r:.2f}' for r in ratios)} | **{statistics.median(ratios):.2f}** "
               f"| {statistics.median(r[3] for r in v):,.0f} | {statistics.median(r[1] for r in v):.2f} / {statistics.median(r[2] for r in v):.2f} |")
 if lat:
@@ -94,6 +98,10 @@ if lat:
     print("|---|---|---|---|---|---|")
     for s in sorted(lat, key=lambda s: ORDER.index(s) if s in ORDER else 99):
         v = lat[s]
+        if s == "RAW":
+            print(f"| RAW | {statistics.median(x[0] for x in v):.1f} | {statistics.median(x[1] for x in v):.1f} "
+                  f"| the reference of each run ({len(v)} runs) | | |")
+            continue
         print(f"| {s} | {statistics.median(x[0] for x in v):.1f} | {statistics.median(x[1] for x in v):.1f} "
               f"| {', '.join(f'{x[2]:+.1f}' for x in v)} | {', '.join(f'{x[3]:+.1f}' for x in v)} "
               f"| **{statistics.median(x[2] for x in v):+.1f} / {statistics.median(x[3] for x in v):+.1f}** |")

@@ -75,8 +75,10 @@ public final class LivenessRouter implements AutoCloseable {
     /**
      * Queues a message for whichever session holds {@code identity}; never blocks.
      *
-     * <p>The frame arrays are not copied: do not modify them after the call. The message is
-     * written when the peer's pipe has room; one that waits longer than the message time to live
+     * <p>The frame arrays are not copied: do not modify them after the call. On a
+     * {@link Builder#callerDriven() caller-driven} router that no thread is driving at the moment
+     * (between two {@code receive} or {@code doWork} calls), the sending thread writes the message
+     * itself at once; otherwise the loop writes it. The message is written when the peer's pipe has room; one that waits longer than the message time to live
      * is dropped and counted ({@code droppedExpired}). To a protocol client the message belongs to
      * the session current when it was accepted: if the client restarts before it is written, it is
      * dropped ({@code droppedStaleSession}), never delivered to the new instance. To a plain DEALER

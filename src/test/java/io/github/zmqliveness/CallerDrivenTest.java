@@ -111,7 +111,7 @@ class CallerDrivenTest {
     }
 
     @Test
-    void aBrokerPollsTheRouterBesideItsOwnSocketAndIsWokenBySendsFromOtherThreads() throws Exception {
+    void aBrokerPollsTheRouterBesideItsOwnSocketAndIsWokenByWorkFromOtherThreads() throws Exception {
         LivenessRouter router = closer.keep(LivenessRouter.builder().bind("tcp://127.0.0.1:*").callerDriven()
                 .heartbeatInterval(INTERVAL).build());
         ZMQ.Socket backend = ctx.createSocket(SocketType.PULL);
@@ -152,8 +152,9 @@ class CallerDrivenTest {
         broker.get(20, TimeUnit.SECONDS);
 
         // Now a loop that waits on the handle much longer than timeUntilWork(), with a peer that sends nothing (a
-        // plain DEALER: no heartbeats; ZMTP PONGs never reach the socket): a send from another thread must make the
-        // handle readable at once, else the message would wait for the poll's own 30 s.
+        // plain DEALER: no heartbeats; ZMTP PONGs never reach the socket). A send from another thread meanwhile is
+        // written by that thread at once (nobody is driving); work that only a turn can do, such as a connection the
+        // I/O thread accepted, must make the handle readable at once, else it would wait for the poll's own 30 s.
         ZMQ.Socket quiet = Dealers.connect(ctx, "quiet", router.endpoints().get(0));
         quiet.send("here");
         await().atMost(Duration.ofSeconds(20)).until(() -> {
@@ -178,12 +179,13 @@ class CallerDrivenTest {
             return took;
         });
         assertTrue(armed.await(20, TimeUnit.SECONDS));
-        // The send races the poll's start: before it or during it, the handle must turn readable.
         assertEquals(SendResult.QUEUED, router.send(Identity.of("quiet"), "from-another-thread".getBytes(StandardCharsets.UTF_8)));
+        quiet.setReceiveTimeOut(20_000);
+        assertEquals("from-another-thread", quiet.recvStr(), "written by the sending thread, with the driver still in its poll");
+        // The connection races the poll's start: before it or during it, the handle must turn readable.
+        Dealers.connect(ctx, "newcomer", router.endpoints().get(0));
         long took = waited.get(25, TimeUnit.SECONDS);
         assertTrue(took < TimeUnit.SECONDS.toNanos(20), "the poll was not woken: " + took / 1_000_000 + " ms");
-        quiet.setReceiveTimeOut(20_000);
-        assertEquals("from-another-thread", quiet.recvStr());
     }
 
     @Test
@@ -282,6 +284,23 @@ class CallerDrivenTest {
         assertArrayEquals("ping".getBytes(StandardCharsets.UTF_8), reply);
         assertEquals(List.of(Thread.currentThread()), handlerThreads);
         assertThrows(IllegalStateException.class, () -> router.receive(Duration.ZERO), "messages go to the handler");
+    }
+
+    @Test
+    void aReplySentBetweenTurnsIsWrittenAtOnceWithoutAnotherTurn() throws Exception {
+        LivenessRouter router = closer.keep(LivenessRouter.builder().bind("tcp://127.0.0.1:*").callerDriven().build());
+        ZMQ.Socket plain = Dealers.connect(ctx, "between", router.endpoints().get(0));
+        plain.setReceiveTimeOut(20_000);
+        plain.send("ping");
+        Message m = router.receive(Duration.ofSeconds(20));
+        assertNotNull(m, "the ping");
+        // The driver replies after receive() returned, from its own thread, then from another one, and drives no more:
+        // nobody holds the router, so each send writes at once instead of queueing for a turn that never comes.
+        assertEquals(SendResult.QUEUED, router.reply(m, "pong".getBytes(StandardCharsets.UTF_8)));
+        assertArrayEquals("pong".getBytes(StandardCharsets.UTF_8), plain.recv(0), "written by send itself");
+        assertEquals(SendResult.QUEUED, threads.submit(() -> router.send(m.identity(), "again".getBytes(StandardCharsets.UTF_8)))
+                .get(20, TimeUnit.SECONDS));
+        assertArrayEquals("again".getBytes(StandardCharsets.UTF_8), plain.recv(0), "and from any thread");
     }
 
     @Test

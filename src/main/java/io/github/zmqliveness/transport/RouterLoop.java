@@ -343,7 +343,25 @@ public final class RouterLoop {
             counters.inc(Counter.DROPPED_TOO_LARGE);
             return SendResult.TOO_LARGE;
         }
-        return outboxes.offer(identity, session, frames, size, ttl == null ? 0 : ttl.toNanos(), isLoopThread());
+        long ttlNanos = ttl == null ? 0 : ttl.toNanos();
+        if (callerDriven && !driveLock.isHeldByCurrentThread() && driveLock.tryLock()) {
+            // Nobody drives the router this moment (a caller-driven server's thread replying between two receive()
+            // calls, say): this thread writes as the loop would, at once, instead of queueing and waking the loop
+            // through the socket for a turn that the same thread is about to run anyway.
+            try {
+                if (finished) {
+                    return SendResult.CLOSED;
+                }
+                SendResult result = outboxes.offer(identity, session, frames, size, ttlNanos, true);
+                if (outboxes.busy() || outboxes.anyBlocked()) {
+                    ownWaker.wake(); // left waiting (the peer's pipe is full): a driver in its poll must come for it
+                }
+                return result;
+            } finally {
+                driveLock.unlock();
+            }
+        }
+        return outboxes.offer(identity, session, frames, size, ttlNanos, isLoopThread());
     }
 
     /**
