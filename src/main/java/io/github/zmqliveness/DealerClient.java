@@ -121,6 +121,8 @@ public final class DealerClient implements AutoCloseable {
 
     /** Builds a {@link DealerClient}. Defaults fit production; only the endpoint is required. */
     public static final class Builder {
+        /** Clients of this JVM that took the default identity (see {@link #identity(String)}). */
+        private static final java.util.concurrent.atomic.AtomicInteger DEFAULT_IDENTITIES = new java.util.concurrent.atomic.AtomicInteger();
         private Identity identity;
         private final List<String> endpoints = new ArrayList<>();
         private Failover failover = Failover.IN_ORDER;
@@ -191,7 +193,13 @@ public final class DealerClient implements AutoCloseable {
             return this;
         }
 
-        /** The routing identity (default: this host's fully qualified name). */
+        /**
+         * The routing identity. Default: {@code <host>/<pid>-<n>}, this host's name, the process id and a count of the
+         * clients of this JVM that took the default, so that two processes on one host, or two clients in one process,
+         * never share an identity (they would stop each other as a conflict). A restarted process is then a new
+         * identity, as it is a new instance anyway (its old one is evicted for silence); set an identity of your own when
+         * the server must know the client across restarts.
+         */
         public Builder identity(String identity) {
             this.identity = Identity.of(identity);
             return this;
@@ -349,7 +357,8 @@ public final class DealerClient implements AutoCloseable {
             if (endpoints.isEmpty()) {
                 throw new IllegalArgumentException("no endpoint: call connect(\"tcp://host:5555\")");
             }
-            Identity id = identity != null ? identity : Identity.of(hostName());
+            Identity id = identity != null ? identity : defaultIdentity(hostName(), ProcessHandle.current().pid(),
+                    DEFAULT_IDENTITIES.incrementAndGet());
             Duration zmtpInterval = transportHeartbeatInterval != null ? transportHeartbeatInterval
                     : LivenessRouter.defaultTransportInterval(heartbeatInterval, liveness);
             Duration zmtpTimeout = transportHeartbeatTimeout != null ? transportHeartbeatTimeout : zmtpInterval.dividedBy(2);
@@ -363,6 +372,16 @@ public final class DealerClient implements AutoCloseable {
                 settings.plain();
             }
             return new DealerClient(settings, id);
+        }
+
+        /** {@code <host>/<pid>-<n>}, the host name cut so that the whole fits in 255 bytes of UTF-8. */
+        static Identity defaultIdentity(String host, long pid, int n) {
+            String suffix = "/" + pid + "-" + n;
+            String h = host;
+            while ((h + suffix).getBytes(java.nio.charset.StandardCharsets.UTF_8).length > Identity.MAX_LENGTH) {
+                h = h.substring(0, h.length() - 1);
+            }
+            return Identity.of(h + suffix);
         }
 
         private static String hostName() {
