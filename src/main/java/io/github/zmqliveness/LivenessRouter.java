@@ -78,8 +78,9 @@ public final class LivenessRouter implements AutoCloseable {
      * <p>The frame arrays are not copied: do not modify them after the call. On a
      * {@link Builder#callerDriven() caller-driven} router that no thread is driving at the moment
      * (between two {@code receive} or {@code doWork} calls), the sending thread writes the message
-     * itself at once; otherwise the loop writes it. The message is written when the peer's pipe has room; one that waits longer than the message time to live
-     * is dropped and counted ({@code droppedExpired}). To a protocol client the message belongs to
+     * itself at once; otherwise the loop writes it. The message is written when the peer's pipe has
+     * room; one that waits longer than the message time to live is dropped and counted
+     * ({@code droppedExpired}). To a protocol client the message belongs to
      * the session current when it was accepted: if the client restarts before it is written, it is
      * dropped ({@code droppedStaleSession}), never delivered to the new instance. To a plain DEALER
      * it goes to whichever connection holds the identity when it is written. To answer exactly the

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.HashSet;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 
@@ -132,7 +133,7 @@ public final class EchoProbe {
             voluntary += v;
             involuntary += i;
             detail.append(String.format("    server %-24s %7.1f voluntary %7.1f involuntary per 1000 echoes%n",
-                    comm(e.getKey()), 1000.0 * v / messages, 1000.0 * i / messages));
+                    Objects.requireNonNullElse(comm(e.getKey()), e.getKey()), 1000.0 * v / messages, 1000.0 * i / messages));
         }
         System.out.printf("context switches of the server's threads: %.1f voluntary, %.1f involuntary per 1000 echoes%n%s",
                 1000.0 * voluntary / messages, 1000.0 * involuntary / messages, detail);
@@ -163,11 +164,12 @@ public final class EchoProbe {
         return out;
     }
 
+    /** A thread's name as Linux knows it (15 characters at most), or null if the thread has ended. */
     private static String comm(String tid) {
         try {
             return new String(Files.readAllBytes(new File("/proc/self/task/" + tid + "/comm").toPath()), StandardCharsets.UTF_8).trim();
         } catch (IOException e) {
-            return tid;
+            return null;
         }
     }
 
@@ -190,11 +192,9 @@ public final class EchoProbe {
             return;
         }
         for (File t : tasks) {
-            try {
-                String comm = new String(Files.readAllBytes(new File(t, "comm").toPath()), StandardCharsets.UTF_8).trim();
+            String comm = comm(t.getName());
+            if (comm != null) { // else the thread ended meanwhile
                 System.out.println("TID " + t.getName() + " " + comm);
-            } catch (IOException e) {
-                // thread ended meanwhile
             }
         }
     }
