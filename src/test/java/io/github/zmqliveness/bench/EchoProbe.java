@@ -48,6 +48,7 @@ public final class EchoProbe {
             }
             serverThreads.remove(Thread.currentThread().getId());
             Set<String> serverTids = new HashSet<>(switchesByTid().keySet()); // the same, as Linux names them
+            serverTids.remove(currentTid()); // this thread is the client's sender
             try (ZContext ctx = new ZContext(1)) {
                 ZMQ.Socket[] sockets = new ZMQ.Socket[dealers];
                 for (int i = 0; i < dealers; i++) {
@@ -162,6 +163,15 @@ public final class EchoProbe {
             }
         }
         return out;
+    }
+
+    /** This thread's Linux thread id, or "" where /proc is missing. */
+    private static String currentTid() {
+        try {
+            return new File("/proc/thread-self").getCanonicalFile().getName();
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     /** A thread's name as Linux knows it (15 characters at most), or null if the thread has ended. */
